@@ -1,0 +1,144 @@
+"""The command line: `python -m bot [run|migrate|check|invite-url|...]`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from typing import Annotated
+
+import discord
+import typer
+
+from bot.settings import SETUP_GUIDE, Settings, SettingsResult
+
+log = logging.getLogger(__name__)
+
+# Exactly what the bot does in a guild: post and manage meeting threads, mirror meetings as
+# scheduled events, and give members the opt-in reminder role.
+BOT_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    create_public_threads=True,
+    manage_threads=True,
+    embed_links=True,
+    attach_files=True,
+    read_message_history=True,
+    manage_events=True,
+    manage_roles=True,
+)
+BOT_SCOPES = ("bot", "applications.commands")
+
+app = typer.Typer(
+    help="SMART Recovery meetings bot.", add_completion=False, pretty_exceptions_enable=False, no_args_is_help=False
+)
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    """Print `message` to stderr and return the exit to raise."""
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def require_settings(ctx: typer.Context) -> Settings:
+    """Return the settings, or exit 2 listing each problem on its own line."""
+    result: SettingsResult = ctx.obj
+    if result.settings is None:
+        for problem in result.problems:
+            typer.echo(f"Invalid setting: {problem}", err=True)
+        raise typer.Exit(2)
+    return result.settings
+
+
+@app.callback(invoke_without_command=True)
+def main_callback(ctx: typer.Context) -> None:
+    """Run the bot when no command is given."""
+    if ctx.invoked_subcommand is None:
+        run(ctx)
+
+
+@app.command()
+def run(ctx: typer.Context) -> None:
+    """Apply migrations and start the bot (the default command)."""
+    settings = require_settings(ctx)
+    if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
+        raise fail(
+            "DISCORD_TOKEN is not set. Put your bot's token in .env (copy .env.example) or the environment.\n"
+            f"How to create a bot and get its token: {SETUP_GUIDE}",
+            1,
+        )
+    from bot.logging_setup import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        asyncio.run(_run_bot(settings))
+    except discord.LoginFailure:
+        raise fail(f"Discord rejected DISCORD_TOKEN. Check it, or make a new one as {SETUP_GUIDE} shows.", 1) from None
+
+
+async def _run_bot(settings: Settings) -> None:
+    from bot.client import SmartBot
+    from bot.db.engine import Database
+    from bot.db.migrate import upgrade
+    from bot.keyfile import ensure_key_file
+
+    assert settings.discord_token is not None  # noqa: S101 - checked by the caller
+    ensure_key_file(settings.pseudonym_key_file)
+    database = Database(settings.database_url)
+    await upgrade(database)
+    bot = SmartBot(settings, database)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
+    try:
+        async with bot:
+            await bot.start(settings.discord_token.get_secret_value())
+    finally:
+        log.info("Bot stopped.")
+
+
+@app.command()
+def migrate(ctx: typer.Context, revision: Annotated[str, typer.Option(help="Target revision.")] = "head") -> None:
+    """Apply database migrations up to REVISION (default: the latest)."""
+    settings = require_settings(ctx)
+    from bot.db.engine import Database
+    from bot.db.migrate import upgrade
+
+    async def _migrate() -> None:
+        database = Database(settings.database_url)
+        try:
+            await upgrade(database, revision)
+        finally:
+            await database.dispose()
+
+    asyncio.run(_migrate())
+    typer.echo(f"Database is at revision {revision}.")
+
+
+@app.command()
+def check(ctx: typer.Context) -> None:
+    """Validate the settings and every SMART tool content file; exit 1 listing the problems."""
+    result: SettingsResult = ctx.obj
+    problems = [f"setting {problem}" for problem in result.problems]
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo("Settings: OK")
+
+
+@app.command("invite-url")
+def invite_url(
+    client_id: Annotated[int, typer.Option(help="Your application's id (Developer Portal → General Information).")],
+) -> None:
+    """Print the OAuth2 URL that adds the bot to a server with exactly the permissions it needs."""
+    typer.echo(discord.utils.oauth_url(client_id, permissions=BOT_PERMISSIONS, scopes=BOT_SCOPES))
+
+
+def main(result: SettingsResult | None = None) -> None:
+    """Run the CLI with settings already loaded (they are built once, in `__main__`)."""
+    from bot.settings import load_settings
+
+    app(obj=result or load_settings(), prog_name="python -m bot", args=sys.argv[1:])

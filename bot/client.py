@@ -1,0 +1,98 @@
+"""The bot: owns the database, the scheduler and the services, and loads every cog."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import pkgutil
+
+import discord
+from discord.ext import commands
+
+import cogs
+from bot.clock import Clock, SystemClock
+from bot.db.engine import Database
+from bot.scheduler import Scheduler
+from bot.services.registry import Services
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+COMMAND_HASH_KEY = "command_tree_hash:{scope}"
+
+
+def bot_intents() -> discord.Intents:
+    """Return the minimal, non-privileged intents the bot needs."""
+    intents = discord.Intents.none()
+    intents.guilds = True
+    intents.voice_states = True
+    intents.guild_scheduled_events = True
+    # Guild messages tell us who posted in a meeting thread; without the privileged message content
+    # intent Discord sends them with empty content, which is all we want.
+    intents.guild_messages = True
+    return intents
+
+
+def cog_extensions() -> list[str]:
+    """Return every cog module or package under `cogs/`, skipping `_private` ones."""
+    return sorted(
+        f"{cogs.__name__}.{module.name}"
+        for module in pkgutil.iter_modules(cogs.__path__)
+        if not module.name.startswith("_")
+    )
+
+
+class SmartBot(commands.AutoShardedBot):
+    """The SMART meetings bot."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        *,
+        clock: Clock | None = None,
+        scheduler: Scheduler | None = None,
+        **options: object,
+    ) -> None:
+        options.setdefault("intents", bot_intents())
+        options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        super().__init__(command_prefix=commands.when_mentioned, help_command=None, **options)  # type: ignore[arg-type]
+        self.settings = settings
+        self.database = database
+        self.clock: Clock = clock or SystemClock()
+        self.scheduler = scheduler or Scheduler()
+        self.services = Services.build(database, self.clock)
+
+    async def setup_hook(self) -> None:
+        """Load the cogs, sync the command tree when it changed, and start the scheduler."""
+        for extension in cog_extensions():
+            await self.load_extension(extension)
+        log.info("Loaded %d cog extension(s).", len(self.extensions))
+        await self.sync_commands_if_changed()
+        self.scheduler.start()
+
+    async def sync_commands_if_changed(self) -> bool:
+        """Sync app commands to the dev guild or globally, only when the tree differs from the last sync."""
+        guild = discord.Object(self.settings.dev_guild_id) if self.settings.dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        scope = f"guild:{guild.id}" if guild else "global"
+        key = COMMAND_HASH_KEY.format(scope=scope)
+        if await self.services.app_state.get(key) == digest:
+            log.info("App commands unchanged since the last sync (%s); not syncing.", scope)
+            return False
+        synced = await self.tree.sync(guild=guild)
+        await self.services.app_state.set(key, digest)
+        log.info("Synced %d app command(s) to %s.", len(synced), scope)
+        return True
+
+    async def close(self) -> None:
+        """Stop the scheduler, log out, and release the database."""
+        self.scheduler.shutdown()
+        try:
+            await super().close()
+        finally:
+            await self.database.dispose()

@@ -1,0 +1,39 @@
+"""Alembic environment: runs on a connection handed in by the bot, or on DATABASE_URL for the alembic CLI."""
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.db.models import Base
+
+target_metadata = Base.metadata
+
+
+def do_run_migrations(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        # Batch mode lets ALTER TABLE work on SQLite by copying the table.
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_standalone() -> None:
+    from bot.settings import Settings
+
+    engine = create_async_engine(Settings().database_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(do_run_migrations)
+    await engine.dispose()
+
+
+connection = context.config.attributes.get("connection")
+if connection is not None:
+    do_run_migrations(connection)
+else:
+    asyncio.run(run_standalone())

@@ -1,0 +1,74 @@
+"""Read and change a group's configuration."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from bot.clock import Clock
+from bot.db.engine import Database
+from bot.db.models import GuildConfig
+from bot.domain.guild import CONFIG_FIELDS, GuildSettings, validate_crisis_text, validate_zone
+from bot.errors import InvalidInputError
+
+log = logging.getLogger(__name__)
+
+
+def _to_settings(row: GuildConfig | None, guild_id: int) -> GuildSettings:
+    if row is None:
+        return GuildSettings(guild_id=guild_id)
+    return GuildSettings(guild_id=guild_id, **{name: getattr(row, name) for name in CONFIG_FIELDS})
+
+
+class GuildConfigService:
+    """Use cases around `/setup`."""
+
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self._db = database
+        self._clock = clock
+
+    async def get(self, guild_id: int) -> GuildSettings:
+        """Return the guild's settings (all unset when it was never configured)."""
+        async with self._db.session() as session:
+            row = await session.get(GuildConfig, guild_id)
+            return _to_settings(row, guild_id)
+
+    async def update(self, guild_id: int, **changes: object) -> GuildSettings:
+        """Validate and store the given settings, leaving the others as they were."""
+        unknown = set(changes) - set(CONFIG_FIELDS)
+        if unknown:
+            raise InvalidInputError(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
+        cleaned = dict(changes)
+        if isinstance(cleaned.get("timezone"), str):
+            cleaned["timezone"] = validate_zone(str(cleaned["timezone"]))
+        if isinstance(cleaned.get("crisis_text"), str):
+            cleaned["crisis_text"] = validate_crisis_text(str(cleaned["crisis_text"]))
+        now = self._clock.now()
+        async with self._db.session() as session:
+            row = await session.get(GuildConfig, guild_id, with_for_update=not self._db.is_sqlite)
+            if row is None:
+                row = GuildConfig(guild_id=guild_id, created_at=now, updated_at=now)
+                session.add(row)
+            for name, value in cleaned.items():
+                setattr(row, name, value)
+            row.updated_at = now
+            await session.flush()
+            result = _to_settings(row, guild_id)
+        log.info("Guild %s changed settings: %s.", guild_id, ", ".join(sorted(cleaned)) or "none")
+        return result
+
+    async def reset_crisis_text(self, guild_id: int) -> GuildSettings:
+        """Go back to the default crisis resources text."""
+        async with self._db.session() as session:
+            row = await session.get(GuildConfig, guild_id)
+            if row is not None:
+                row.crisis_text = None
+                row.updated_at = self._clock.now()
+            return _to_settings(row, guild_id)
+
+    async def configured_guilds(self) -> list[GuildSettings]:
+        """Return the settings of every configured guild."""
+        async with self._db.session() as session:
+            rows = (await session.scalars(select(GuildConfig).order_by(GuildConfig.guild_id))).all()
+            return [_to_settings(row, row.guild_id) for row in rows]

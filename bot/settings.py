@@ -1,0 +1,95 @@
+"""Settings read from the environment and `.env`, validated once at start-up."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+SETUP_GUIDE = "docs/DISCORD_SETUP.md"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/smartbot.sqlite3"
+SUPPORTED_DB_PREFIXES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads; see `.env.example` for what each one means."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    discord_token: SecretStr | None = Field(default=None, description="Bot token from the developer portal.")
+    database_url: str = DEFAULT_DATABASE_URL
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    dev_guild_id: int | None = Field(default=None, gt=0)
+    pseudonym_key_file: Path = Path("data/pseudonym.key")
+    tools_content_dir: Path | None = None
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_log_format(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("dev_guild_id", "discord_token", "tools_content_dir", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # `.env.example` lists optional settings with empty values; empty means "not set".
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if not value.startswith(SUPPORTED_DB_PREFIXES):
+            accepted = " or ".join(f"{prefix}..." for prefix in SUPPORTED_DB_PREFIXES)
+            raise ValueError(f"must start with {accepted}")
+        return value
+
+    def sqlite_path(self) -> Path | None:
+        """Return the SQLite database file, or None for PostgreSQL and in-memory databases."""
+        return sqlite_path_of(self.database_url)
+
+
+def sqlite_path_of(url: str) -> Path | None:
+    """Return the file behind a SQLite URL, or None when there is no file."""
+    prefix = "sqlite+aiosqlite:///"
+    if not url.startswith(prefix):
+        return None
+    path = url.removeprefix(prefix).split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    return Path(path)
+
+
+@dataclass(frozen=True)
+class SettingsResult:
+    """Settings, or the problems that stopped them loading (one line each)."""
+
+    settings: Settings | None
+    problems: list[str]
+
+
+def load_settings(**overrides: object) -> SettingsResult:
+    """Read settings from the environment and `.env`, collecting every problem instead of raising."""
+    try:
+        return SettingsResult(Settings(**overrides), [])  # type: ignore[arg-type]
+    except ValidationError as exc:
+        return SettingsResult(None, [_describe(error) for error in exc.errors()])
+
+
+def _describe(error: ErrorDetails) -> str:
+    name = "_".join(str(part) for part in error.get("loc", ())).upper() or "SETTINGS"
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    value = error.get("input")
+    shown = "" if name == "DISCORD_TOKEN" or isinstance(value, dict) else f" (got {value!r})"
+    return f"{name}: {message}{shown}"

@@ -1,0 +1,61 @@
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from bot.db.engine import Database
+from bot.db.migrate import downgrade, upgrade
+from bot.db.models import Base
+
+
+async def table_names(db: Database) -> set[str]:
+    async with db.engine.connect() as connection:
+        return set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
+
+
+async def test_migrations_go_up_down_and_up_again(empty_database_url):
+    db = Database(empty_database_url)
+    try:
+        await upgrade(db)
+        tables = await table_names(db)
+        assert {"guild_config", "app_state", "alembic_version"} <= tables
+        await downgrade(db, "base")
+        assert await table_names(db) <= {"alembic_version"}
+        await upgrade(db)
+        assert {"guild_config", "app_state"} <= await table_names(db)
+    finally:
+        await db.dispose()
+
+
+async def test_models_and_migrations_do_not_drift(database):
+    def diff(sync_connection):
+        context = MigrationContext.configure(sync_connection, opts={"compare_type": True})
+        return compare_metadata(context, Base.metadata)
+
+    async with database.engine.connect() as connection:
+        differences = await connection.run_sync(diff)
+    assert differences == []
+
+
+async def test_every_model_is_created_by_the_migrations(database):
+    assert set(Base.metadata.tables) <= await table_names(database)
+
+
+async def test_sqlite_pragmas_are_set(tmp_path):
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'p.sqlite3'}")
+    try:
+        async with db.engine.connect() as connection:
+            journal = (await connection.execute(text("PRAGMA journal_mode"))).scalar_one()
+            busy = (await connection.execute(text("PRAGMA busy_timeout"))).scalar_one()
+            foreign_keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar_one()
+        assert (journal, busy, foreign_keys) == ("wal", 5000, 1)
+    finally:
+        await db.dispose()
+
+
+async def test_database_folder_is_created(tmp_path):
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'deeper' / 'x.sqlite3'}")
+    try:
+        await upgrade(db)
+        assert (tmp_path / "nested" / "deeper" / "x.sqlite3").exists()
+    finally:
+        await db.dispose()

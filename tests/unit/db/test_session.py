@@ -1,0 +1,30 @@
+import pytest
+from sqlalchemy import func, select
+
+from bot.db.models import AppState, GuildConfig
+
+
+async def test_session_commits_on_success(database, clock):
+    async with database.session() as session:
+        session.add(AppState(key="k", value="v", updated_at=clock.now()))
+    async with database.session() as session:
+        row = await session.get(AppState, "k")
+        assert row is not None
+        assert row.value == "v"
+        assert row.updated_at == clock.now()  # aware UTC on every backend
+
+
+async def test_session_rolls_back_on_error(database, clock):
+    with pytest.raises(RuntimeError):
+        async with database.session() as session:
+            session.add(GuildConfig(guild_id=1, created_at=clock.now(), updated_at=clock.now()))
+            await session.flush()
+            raise RuntimeError("boom")
+    async with database.session() as session:
+        assert await session.scalar(select(func.count()).select_from(GuildConfig)) == 0
+
+
+async def test_naive_datetimes_are_refused(database, clock):
+    with pytest.raises(Exception, match="naive datetime"):
+        async with database.session() as session:
+            session.add(AppState(key="k", value="v", updated_at=clock.now().replace(tzinfo=None)))

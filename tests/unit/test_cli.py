@@ -1,0 +1,74 @@
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import discord
+from typer.testing import CliRunner
+
+from bot.cli import BOT_PERMISSIONS, app
+from bot.settings import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_module(*args, env=None, cwd):
+    environment = {k: v for k, v in os.environ.items() if k not in {"DISCORD_TOKEN", "DATABASE_URL", "LOG_FORMAT"}}
+    environment.update(env or {})
+    environment["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=environment, cwd=cwd, timeout=60
+    )
+
+
+def test_run_without_token_explains_and_exits_fast(tmp_path):
+    started = time.monotonic()
+    result = run_module("run", cwd=tmp_path)
+    assert time.monotonic() - started < 10
+    assert result.returncode == 1
+    assert "DISCORD_TOKEN" in result.stderr
+    assert "docs/DISCORD_SETUP.md" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_default_command_is_run(tmp_path):
+    result = run_module(cwd=tmp_path)
+    assert result.returncode == 1
+    assert "DISCORD_TOKEN" in result.stderr
+
+
+def test_invalid_setting_exits_2_with_one_line_each(tmp_path):
+    result = run_module("run", env={"LOG_FORMAT": "xml", "DATABASE_URL": "mysql://x"}, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2
+    assert any("LOG_FORMAT" in line for line in lines)
+    assert any("DATABASE_URL" in line for line in lines)
+    assert "Traceback" not in result.stderr
+
+
+def test_check_passes_on_defaults_and_fails_naming_a_broken_setting(tmp_path):
+    assert run_module("check", cwd=tmp_path).returncode == 0
+    broken = run_module("check", env={"LOG_LEVEL": "LOUD"}, cwd=tmp_path)
+    assert broken.returncode == 1
+    assert "LOG_LEVEL" in broken.stderr
+
+
+def test_migrate_creates_the_database(tmp_path):
+    result = run_module("migrate", env={"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/db/x.sqlite3"}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "db" / "x.sqlite3").exists()
+
+
+def test_invite_url_has_scopes_and_exact_permissions():
+    result = CliRunner().invoke(app, ["invite-url", "--client-id", "1234"], obj=load_settings())
+    assert result.exit_code == 0
+    query = parse_qs(urlparse(result.stdout.strip()).query)
+    assert query["client_id"] == ["1234"]
+    assert set(query["scope"][0].split()) == {"bot", "applications.commands"}
+    permissions = discord.Permissions(int(query["permissions"][0]))
+    assert permissions == BOT_PERMISSIONS
+    assert not permissions.administrator
+    assert not permissions.mention_everyone
