@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Dialect, MetaData, String, Text, TypeDecorator
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints keep migrations reproducible and let SQLite batch mode find them again.
@@ -58,6 +70,12 @@ class GuildConfig(Base):
     coordinator_role_id: Mapped[int | None] = mapped_column(BigInteger)
     reminder_role_id: Mapped[int | None] = mapped_column(BigInteger)
     crisis_text: Mapped[str | None] = mapped_column(Text)
+    pass_the_hat_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    pass_the_hat_text: Mapped[str | None] = mapped_column(Text)
+    # Minutes before a meeting that the reminder role is pinged, largest first ("1440,15").
+    reminder_offsets: Mapped[str] = mapped_column(String(100), default="1440,15", server_default="1440,15")
+    late_start_grace_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    events_ahead: Mapped[int] = mapped_column(Integer, default=4, server_default="4")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -70,3 +88,93 @@ class AppState(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MeetingSchedule(Base):
+    """A recurring (or one-off) meeting: an RFC 5545 RRULE in the group's IANA zone."""
+
+    __tablename__ = "meeting_schedule"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    title: Mapped[str] = mapped_column(String(100))
+    rrule: Mapped[str | None] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(String(64))
+    # First local wall time, ISO 8601 without offset: recurrence is computed in local time.
+    dtstart_local: Mapped[str] = mapped_column(String(19))
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    template_slug: Mapped[str] = mapped_column(String(40))
+    location_kind: Mapped[str] = mapped_column(String(10))
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MeetingOccurrence(Base):
+    """One meeting on one date: scheduled, running, completed, cancelled or missed."""
+
+    __tablename__ = "meeting_occurrence"
+    __table_args__ = (UniqueConstraint("schedule_id", "local_start", name="uq_meeting_occurrence_schedule_local"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_schedule.id", ondelete="SET NULL"))
+    local_start: Mapped[str] = mapped_column(String(19))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    reason: Mapped[str | None] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(100))
+    template_slug: Mapped[str] = mapped_column(String(40))
+    location_kind: Mapped[str] = mapped_column(String(10))
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    tool_slug: Mapped[str | None] = mapped_column(String(60))
+    event_id: Mapped[int | None] = mapped_column(BigInteger)
+    venue_id: Mapped[int | None] = mapped_column(BigInteger)
+    facilitator_id: Mapped[int | None] = mapped_column(BigInteger)
+    phase_index: Mapped[int | None] = mapped_column(Integer)
+    phase_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    phase_paused_seconds: Mapped[int | None] = mapped_column(Integer)
+    phase_nudged: Mapped[bool] = mapped_column(Boolean, default=False)
+    phase_timings: Mapped[str] = mapped_column(Text, default="[]")
+    actual_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    actual_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_late: Mapped[bool] = mapped_column(Boolean, default=False)
+    no_facilitator_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class MeetingReminder(Base):
+    """A pending reminder ping, claimed once when it is sent."""
+
+    __tablename__ = "meeting_reminder"
+    __table_args__ = (UniqueConstraint("occurrence_id", "offset_minutes", name="uq_meeting_reminder_offset"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    occurrence_id: Mapped[int] = mapped_column(ForeignKey("meeting_occurrence.id", ondelete="CASCADE"))
+    offset_minutes: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Outbox(Base):
+    """A Discord side effect decided inside a transaction and delivered after it commits.
+
+    Delivery uses the row id as the message nonce (with enforce_nonce), so a retry after a crash
+    returns the message already posted instead of posting it twice.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    occurrence_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_occurrence.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), index=True, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    result_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -6,9 +6,16 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.db.models import Base
+from bot.db.models import Base, UTCDateTime
 
 target_metadata = Base.metadata
+
+
+def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    # Migrations must not import the models: render our UTC type as the plain column type it wraps.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def do_run_migrations(connection: Connection) -> None:
@@ -18,6 +25,7 @@ def do_run_migrations(connection: Connection) -> None:
         # Batch mode lets ALTER TABLE work on SQLite by copying the table.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
