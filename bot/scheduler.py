@@ -53,6 +53,10 @@ class Scheduler:
             func, trigger="date", run_date=when.astimezone(UTC), args=args, id=job_id, replace_existing=True
         )
 
+    def schedule_every(self, job_id: str, seconds: float, func: JobFunc, *args: object) -> None:
+        """Run `func(*args)` every `seconds`, replacing any job with the same id."""
+        self._scheduler.add_job(func, trigger="interval", seconds=seconds, args=args, id=job_id, replace_existing=True)
+
     def cancel(self, job_id: str) -> bool:
         """Cancel a pending job; return whether there was one."""
         try:

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-25 18:21:40.347290
+Create Date: 2026-11-25 18:22:26.443696
 """
 
 from collections.abc import Sequence
@@ -53,7 +53,9 @@ def upgrade() -> None:
         sa.Column("channel_id", sa.BigInteger(), nullable=False),
         sa.Column("tool_slug", sa.String(length=60), nullable=True),
         sa.Column("event_id", sa.BigInteger(), nullable=True),
+        sa.Column("event_requested", sa.Boolean(), nullable=False),
         sa.Column("venue_id", sa.BigInteger(), nullable=True),
+        sa.Column("panel_message_id", sa.BigInteger(), nullable=True),
         sa.Column("facilitator_id", sa.BigInteger(), nullable=True),
         sa.Column("phase_index", sa.Integer(), nullable=True),
         sa.Column("phase_deadline", sa.DateTime(timezone=True), nullable=True),
@@ -109,6 +111,8 @@ def upgrade() -> None:
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("state", sa.String(length=10), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("error", sa.String(length=200), nullable=True),
         sa.Column("result_id", sa.BigInteger(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),

@@ -1,0 +1,557 @@
+"""Run meetings: claim what is due, move through the phases, and record what happened.
+
+Every transition is a conditional UPDATE on the occurrence row, so after a restart, or with several
+processes, each step happens once; the Discord side of each step goes through the outbox.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.db.engine import Database
+from bot.db.models import GuildConfig, MeetingOccurrence, MeetingReminder
+from bot.domain import meeting_run
+from bot.domain.guild import DEFAULT_CRISIS_TEXT
+from bot.domain.meeting_format import DEFAULT_TEMPLATE, MeetingTemplate, PhaseSpec, opening_statement, phase_prompt
+from bot.domain.meeting_run import PhaseTiming, RunState
+from bot.errors import ConflictError, InvalidInputError, NotFoundError
+from bot.services.meetings.common import (
+    NO_FACILITATOR_ALERT,
+    OVERRUN_LIMIT,
+    OccurrenceView,
+    timestamp,
+)
+from bot.services.meetings.schedules import add_reminders, request_events
+from bot.services.outbox import enqueue
+
+log = logging.getLogger(__name__)
+
+PANEL_ACTIONS = ("next", "extend", "pause", "resume", "end")
+EARLY_START_WINDOW = timedelta(minutes=60)
+# Returns the line that features the meeting's SMART tool in working time (set by the tools feature).
+ToolLine = Callable[[str | None], str | None]
+
+
+def panel_custom_id(action: str, occurrence_id: int, phase_index: int) -> str:
+    """Return the custom_id of a panel button; the phase index makes a stale double click harmless."""
+    return f"mtg:{action}:{occurrence_id}:{phase_index}"
+
+
+class MeetingRunner:
+    """Claims and phase transitions of meetings."""
+
+    def __init__(self, database: Database, clock: Clock, templates: dict[str, MeetingTemplate]) -> None:
+        self._db = database
+        self._clock = clock
+        self.templates = templates
+        self.tool_line: ToolLine = lambda _slug: None
+
+    # --- the timer ---------------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Do everything that is due now: reminders, alerts, starts, phase timers, overruns."""
+        now = self._clock.now()
+        await self._send_reminders(now)
+        await self._alert_unstaffed(now)
+        await self._start_due(now)
+        await self._run_timers(now)
+
+    async def next_due(self) -> datetime | None:
+        """Return the earliest instant at which `tick` has something to do."""
+        async with self._db.session() as session:
+            unstaffed = await session.scalar(
+                select(func.min(MeetingOccurrence.starts_at)).where(
+                    MeetingOccurrence.state == "scheduled",
+                    MeetingOccurrence.facilitator_id.is_(None),
+                    MeetingOccurrence.no_facilitator_alerted.is_(False),
+                )
+            )
+            candidates: list[datetime | None] = [
+                await session.scalar(select(func.min(MeetingReminder.due_at)).where(MeetingReminder.sent_at.is_(None))),
+                await session.scalar(
+                    select(func.min(MeetingOccurrence.starts_at)).where(MeetingOccurrence.state == "scheduled")
+                ),
+                unstaffed - NO_FACILITATOR_ALERT if unstaffed else None,
+            ]
+            running = (
+                await session.scalars(select(MeetingOccurrence).where(MeetingOccurrence.state == "running"))
+            ).all()
+            for row in running:
+                state = self._state_of(row, await session.get(GuildConfig, row.guild_id))
+                auto_deadline = state.deadline if state.phase.auto_advance else None
+                candidates += [state.nudge_at(), auto_deadline, row.ends_at + OVERRUN_LIMIT]
+        due = [when for when in candidates if when is not None]
+        return min(due) if due else None
+
+    async def _send_reminders(self, now: datetime) -> None:
+        async with self._db.session() as session:
+            due = (
+                await session.execute(
+                    select(MeetingReminder, MeetingOccurrence)
+                    .join(MeetingOccurrence, MeetingOccurrence.id == MeetingReminder.occurrence_id)
+                    .where(MeetingReminder.sent_at.is_(None), MeetingReminder.due_at <= now)
+                )
+            ).all()
+            for reminder, occurrence in due:
+                won = await session.execute(
+                    update(MeetingReminder)
+                    .where(MeetingReminder.id == reminder.id, MeetingReminder.sent_at.is_(None))
+                    .values(sent_at=now)
+                )
+                if won.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
+                if occurrence.state != "scheduled" or occurrence.starts_at <= now:
+                    continue  # cancelled, or too late to be useful: mark it done without a ping
+                config = await session.get(GuildConfig, occurrence.guild_id)
+                if config is None or not config.meetings_channel_id or not config.reminder_role_id:
+                    log.warning(
+                        "Guild %s has no meetings channel or reminder role; reminder dropped.", occurrence.guild_id
+                    )
+                    continue
+                where = f"<#{occurrence.channel_id}>"
+                enqueue(
+                    session,
+                    now,
+                    occurrence.guild_id,
+                    "message",
+                    {
+                        "channel_id": config.meetings_channel_id,
+                        "content": (
+                            f"<@&{config.reminder_role_id}> Reminder: **{occurrence.title}** starts "
+                            f"{timestamp(occurrence.starts_at, 'R')} ({timestamp(occurrence.starts_at)}) in {where}. "
+                            "Everyone is welcome."
+                        ),
+                        "ping_role_id": config.reminder_role_id,
+                    },
+                    occurrence_id=occurrence.id,
+                )
+
+    async def _alert_unstaffed(self, now: datetime) -> None:
+        async with self._db.session() as session:
+            rows = (
+                await session.scalars(
+                    select(MeetingOccurrence).where(
+                        MeetingOccurrence.state == "scheduled",
+                        MeetingOccurrence.facilitator_id.is_(None),
+                        MeetingOccurrence.no_facilitator_alerted.is_(False),
+                        MeetingOccurrence.starts_at <= now + NO_FACILITATOR_ALERT,
+                        MeetingOccurrence.starts_at > now,
+                    )
+                )
+            ).all()
+            for row in rows:
+                if not await _claim(
+                    session, row, no_facilitator_alerted=False, values={"no_facilitator_alerted": True}
+                ):
+                    continue
+                config = await session.get(GuildConfig, row.guild_id)
+                _alert_coordinators(
+                    session,
+                    config,
+                    row,
+                    now,
+                    f"**{row.title}** on {timestamp(row.starts_at)} has no facilitator yet. "
+                    "Please find someone to run it (or cancel it with `/meeting cancel`).",
+                )
+
+    async def _start_due(self, now: datetime) -> None:
+        async with self._db.session() as session:
+            ids = (
+                await session.scalars(
+                    select(MeetingOccurrence.id)
+                    .where(MeetingOccurrence.state == "scheduled", MeetingOccurrence.starts_at <= now)
+                    .order_by(MeetingOccurrence.starts_at)
+                )
+            ).all()
+        for occurrence_id in ids:
+            await self._start_one(occurrence_id, now, facilitator_id=None, manual=False)
+
+    async def _start_one(self, occurrence_id: int, now: datetime, *, facilitator_id: int | None, manual: bool) -> bool:
+        async with self._db.session() as session:
+            row = await session.get(MeetingOccurrence, occurrence_id)
+            if row is None or row.state != "scheduled":
+                return False
+            config = await session.get(GuildConfig, row.guild_id)
+            grace = timedelta(minutes=config.late_start_grace_minutes if config else 15)
+            lateness = now - row.starts_at
+            if not manual and lateness > grace:
+                if await _claim(session, row, state="scheduled", values={"state": "missed", "reason": "bot down"}):
+                    if row.event_id or row.event_requested:
+                        enqueue(session, now, row.guild_id, "event_status", {"status": 4}, occurrence_id=row.id)
+                    _alert_coordinators(
+                        session,
+                        config,
+                        row,
+                        now,
+                        f"**{row.title}** due {timestamp(row.starts_at)} was missed: the bot was offline at its start "
+                        f"and more than {int(grace.total_seconds() // 60)} minutes had passed. "
+                        "It is recorded as missed.",
+                    )
+                    await request_events(session, row.guild_id, config, self.templates, now)
+                return False
+            phases = self._phases(row, config)
+            state = meeting_run.begin(phases, now)
+            won = await _claim(
+                session,
+                row,
+                state="scheduled",
+                values={
+                    "state": "running",
+                    "actual_start": now,
+                    "started_late": not manual and lateness > timedelta(minutes=1),
+                    "facilitator_id": facilitator_id if facilitator_id is not None else row.facilitator_id,
+                    **_state_values(state),
+                },
+            )
+            if not won:
+                return False
+            await session.refresh(row)
+            venue_parent = config.meetings_channel_id if config and row.location_kind != "text" else row.channel_id
+            if not venue_parent:
+                venue_parent = row.channel_id
+            local_day = row.local_start[:10]
+            enqueue(
+                session,
+                now,
+                row.guild_id,
+                "open_venue",
+                {"channel_id": venue_parent, "name": f"{row.title} · {local_day}"[:100]},
+                occurrence_id=row.id,
+            )
+            if row.started_late:
+                _post(session, row, now, "Sorry for the late start: the bot was offline when this meeting was due.")
+            crisis = (config.crisis_text if config else None) or DEFAULT_CRISIS_TEXT
+            _post(session, row, now, opening_statement(crisis))
+            if row.location_kind != "text":
+                _post(session, row, now, f"Voice for this meeting: <#{row.channel_id}>. Text chat happens here.")
+            self._post_phase(session, row, config, state, now)
+            enqueue(session, now, row.guild_id, "panel", self._panel(row, state), occurrence_id=row.id)
+            if row.event_id or row.event_requested:
+                enqueue(session, now, row.guild_id, "event_status", {"status": 2}, occurrence_id=row.id)
+            log.info("Meeting %s started (guild %s, late=%s).", row.id, row.guild_id, row.started_late)
+            return True
+
+    async def _run_timers(self, now: datetime) -> None:
+        async with self._db.session() as session:
+            running = (
+                await session.scalars(select(MeetingOccurrence.id).where(MeetingOccurrence.state == "running"))
+            ).all()
+        for occurrence_id in running:
+            async with self._db.session() as session:
+                row = await session.get(MeetingOccurrence, occurrence_id)
+                if row is None or row.state != "running":
+                    continue
+                config = await session.get(GuildConfig, row.guild_id)
+                state = self._state_of(row, config)
+                if now >= row.ends_at + OVERRUN_LIMIT:
+                    await self._finish(session, row, config, state, now, note="Time's up: the meeting closed itself.")
+                    continue
+                nudge_at = state.nudge_at()
+                if state.deadline is not None and now >= state.deadline and state.phase.auto_advance:
+                    if state.is_last:
+                        await self._finish(session, row, config, state, now, note=None)
+                    else:
+                        await self._transition(session, row, config, state, meeting_run.advance(state, now), now)
+                elif nudge_at is not None and now >= nudge_at:
+                    if await _claim(
+                        session, row, phase_index=row.phase_index, phase_nudged=False, values={"phase_nudged": True}
+                    ):
+                        left = max(int(((state.deadline or now) - now).total_seconds() // 60), 0)
+                        enqueue(
+                            session,
+                            now,
+                            row.guild_id,
+                            "nudge",
+                            {
+                                "user_id": row.facilitator_id,
+                                "channel_id": config.facilitators_channel_id if config else None,
+                                "content": f"{left} minute{'s' if left != 1 else ''} left in "
+                                f"{state.phase.title.lower()} ({row.title}).",
+                            },
+                            occurrence_id=row.id,
+                        )
+
+    # --- facilitator controls ------------------------------------------------------------------
+
+    async def control(
+        self, guild_id: int, occurrence_id: int, action: str, phase_index: int, user_id: int
+    ) -> OccurrenceView:
+        """Apply a panel button; a click on a stale panel (another phase) changes nothing."""
+        if action not in PANEL_ACTIONS:
+            raise InvalidInputError("Unknown control.")
+        now = self._clock.now()
+        async with self._db.session() as session:
+            row = await session.get(MeetingOccurrence, occurrence_id)
+            if row is None or row.guild_id != guild_id:
+                raise NotFoundError("This meeting no longer exists.")
+            if row.state != "running":
+                raise ConflictError(f"This meeting is {row.state}; the panel no longer applies.")
+            if row.phase_index != phase_index:
+                raise ConflictError("The meeting has already moved on: use the newest panel.")
+            config = await session.get(GuildConfig, row.guild_id)
+            state = self._state_of(row, config)
+            if row.facilitator_id is None:
+                row.facilitator_id = user_id
+            if action == "end":
+                await self._finish(session, row, config, state, now, note=None)
+            elif action == "next":
+                await self._transition(session, row, config, state, meeting_run.advance(state, now), now)
+            else:
+                changed = {
+                    "extend": lambda: meeting_run.extend(state),
+                    "pause": lambda: meeting_run.pause(state, now),
+                    "resume": lambda: meeting_run.resume(state, now),
+                }[action]()
+                if not await _claim(session, row, phase_index=phase_index, values=_state_values(changed)):
+                    raise ConflictError("Someone else changed the meeting at the same moment; try again.")
+                enqueue(session, now, row.guild_id, "panel_edit", self._panel(row, changed), occurrence_id=row.id)
+            await session.flush()
+            await session.refresh(row)
+            return OccurrenceView.of(row)
+
+    async def start_now(
+        self,
+        guild_id: int,
+        facilitator_id: int,
+        *,
+        title: str | None = None,
+        channel_id: int | None = None,
+        location_kind: str = "text",
+        template_slug: str = DEFAULT_TEMPLATE,
+    ) -> OccurrenceView:
+        """Open the meeting due within the hour early, or an unscheduled one."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            running = await session.scalar(
+                select(MeetingOccurrence.id).where(
+                    MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == "running"
+                )
+            )
+            if running is not None:
+                raise ConflictError("A meeting is already running here. End it from its panel first.")
+            upcoming = await session.scalar(
+                select(MeetingOccurrence.id)
+                .where(
+                    MeetingOccurrence.guild_id == guild_id,
+                    MeetingOccurrence.state == "scheduled",
+                    MeetingOccurrence.starts_at <= now + EARLY_START_WINDOW,
+                )
+                .order_by(MeetingOccurrence.starts_at)
+                .limit(1)
+            )
+            if upcoming is None:
+                config = await session.get(GuildConfig, guild_id)
+                target = channel_id or (config.meetings_channel_id if config else None)
+                if target is None:
+                    raise InvalidInputError("Set a meetings channel with `/setup configure` or give a channel.")
+                if template_slug not in self.templates:
+                    raise InvalidInputError(f"Choose a format from: {', '.join(sorted(self.templates))}.")
+                template = self.templates[template_slug]
+                row = MeetingOccurrence(
+                    guild_id=guild_id,
+                    schedule_id=None,
+                    local_start=now.isoformat()[:19],
+                    starts_at=now,
+                    ends_at=now + timedelta(minutes=template.duration_minutes),
+                    state="scheduled",
+                    title=(title or "SMART Recovery meeting").strip()[:100],
+                    template_slug=template_slug,
+                    location_kind=location_kind,
+                    channel_id=target,
+                    phase_nudged=False,
+                    phase_timings="[]",
+                    started_late=False,
+                    no_facilitator_alerted=True,
+                    event_requested=False,
+                    created_at=now,
+                )
+                session.add(row)
+                await session.flush()
+                upcoming = row.id
+        await self._start_one(upcoming, now, facilitator_id=facilitator_id, manual=True)
+        async with self._db.session() as session:
+            started = await session.get(MeetingOccurrence, upcoming)
+            assert started is not None  # noqa: S101 - just written
+            return OccurrenceView.of(started)
+
+    # --- outbox callbacks ----------------------------------------------------------------------
+
+    async def record_result(self, occurrence_id: int, kind: str, result_id: int) -> None:
+        """Store what Discord created for an occurrence (its thread or scheduled event)."""
+        column = {"open_venue": "venue_id", "event_create": "event_id", "panel": "panel_message_id"}.get(kind)
+        if column is None:
+            return
+        async with self._db.session() as session:
+            await session.execute(
+                update(MeetingOccurrence).where(MeetingOccurrence.id == occurrence_id).values({column: result_id})
+            )
+
+    async def get(self, occurrence_id: int) -> OccurrenceView | None:
+        """Return one occurrence."""
+        async with self._db.session() as session:
+            row = await session.get(MeetingOccurrence, occurrence_id)
+            return OccurrenceView.of(row) if row else None
+
+    async def running(self, guild_id: int) -> OccurrenceView | None:
+        """Return the guild's running meeting, if any."""
+        async with self._db.session() as session:
+            row = await session.scalar(
+                select(MeetingOccurrence).where(
+                    MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == "running"
+                )
+            )
+            return OccurrenceView.of(row) if row else None
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _phases(self, row: MeetingOccurrence, config: GuildConfig | None) -> list[PhaseSpec]:
+        template = self.templates.get(row.template_slug) or self.templates[DEFAULT_TEMPLATE]
+        return template.active_phases(pass_the_hat=config.pass_the_hat_enabled if config else True)
+
+    def _state_of(self, row: MeetingOccurrence, config: GuildConfig | None) -> RunState:
+        paused = row.phase_paused_seconds
+        return RunState(
+            phases=tuple(self._phases(row, config)),
+            index=row.phase_index or 0,
+            deadline=row.phase_deadline,
+            paused_remaining=timedelta(seconds=paused) if paused is not None else None,
+            nudged=row.phase_nudged,
+            timings=tuple(PhaseTiming.from_json(item) for item in json.loads(row.phase_timings or "[]")),
+        )
+
+    def _panel(self, row: MeetingOccurrence, state: RunState) -> dict[str, Any]:
+        phase = state.phase
+        if state.paused_remaining is not None:
+            timer = f"paused, {int(state.paused_remaining.total_seconds() // 60)} min left"
+        elif state.deadline is not None:
+            timer = f"ends {timestamp(state.deadline, 'R')}"
+        else:
+            timer = "no timer"
+        pause_action = ("resume", "Resume") if state.paused else ("pause", "Pause")
+        return {
+            "venue": True,
+            "content": (
+                f"**Facilitator panel** · {phase.title} ({state.index + 1}/{len(state.phases)}), {timer}.\n"
+                "Only facilitators can use these buttons."
+            ),
+            "buttons": [
+                {"label": "Next phase", "custom_id": panel_custom_id("next", row.id, state.index), "style": "primary"},
+                {"label": "+5 min", "custom_id": panel_custom_id("extend", row.id, state.index), "style": "secondary"},
+                {
+                    "label": pause_action[1],
+                    "custom_id": panel_custom_id(pause_action[0], row.id, state.index),
+                    "style": "secondary",
+                },
+                {"label": "End meeting", "custom_id": panel_custom_id("end", row.id, state.index), "style": "danger"},
+            ],
+        }
+
+    def _post_phase(
+        self, session: AsyncSession, row: MeetingOccurrence, config: GuildConfig | None, state: RunState, now: datetime
+    ) -> None:
+        text = phase_prompt(
+            state.phase,
+            number=state.index + 1,
+            total=len(state.phases),
+            pass_the_hat_text=config.pass_the_hat_text if config else None,
+            tool_line=self.tool_line(row.tool_slug) if state.phase.key == "working-time" else None,
+        )
+        _post(session, row, now, text)
+
+    async def _transition(
+        self,
+        session: AsyncSession,
+        row: MeetingOccurrence,
+        config: GuildConfig | None,
+        old: RunState,
+        new: RunState,
+        now: datetime,
+    ) -> None:
+        if not await _claim(session, row, phase_index=old.index, state="running", values=_state_values(new)):
+            raise ConflictError("The meeting has already moved on.")
+        self._post_phase(session, row, config, new, now)
+        enqueue(session, now, row.guild_id, "panel_edit", self._panel(row, new), occurrence_id=row.id)
+
+    async def _finish(
+        self,
+        session: AsyncSession,
+        row: MeetingOccurrence,
+        config: GuildConfig | None,
+        state: RunState,
+        now: datetime,
+        *,
+        note: str | None,
+    ) -> None:
+        final = meeting_run.finish(state, now)
+        values = {**_state_values(final), "state": "completed", "actual_end": now, "phase_deadline": None}
+        if not await _claim(session, row, state="running", phase_index=row.phase_index, values=values):
+            raise ConflictError("The meeting has already ended.")
+        closing = note or "This meeting has ended. Thank you for being here; take care until next time."
+        _post(session, row, now, closing)
+        enqueue(
+            session,
+            now,
+            row.guild_id,
+            "panel_edit",
+            {"venue": True, "content": f"**Facilitator panel** · meeting ended {timestamp(now, 't')}.", "buttons": []},
+            occurrence_id=row.id,
+        )
+        enqueue(session, now, row.guild_id, "close_venue", {}, occurrence_id=row.id)
+        if row.event_id or row.event_requested:
+            enqueue(session, now, row.guild_id, "event_status", {"status": 3}, occurrence_id=row.id)
+        await request_events(session, row.guild_id, config, self.templates, now)
+        log.info("Meeting %s completed (guild %s).", row.id, row.guild_id)
+
+
+def _state_values(state: RunState) -> dict[str, Any]:
+    return {
+        "phase_index": state.index,
+        "phase_deadline": state.deadline,
+        "phase_paused_seconds": int(state.paused_remaining.total_seconds()) if state.paused_remaining else None,
+        "phase_nudged": state.nudged,
+        "phase_timings": json.dumps([timing.to_json() for timing in state.timings]),
+    }
+
+
+async def _claim(session: AsyncSession, row: MeetingOccurrence, *, values: dict[str, Any], **expected: Any) -> bool:
+    """Apply `values` only if the row still has the `expected` column values; return whether we won."""
+    conditions = [MeetingOccurrence.id == row.id]
+    for column, value in expected.items():
+        attribute = getattr(MeetingOccurrence, column)
+        conditions.append(attribute.is_(None) if value is None else attribute == value)
+    result = await session.execute(update(MeetingOccurrence).where(*conditions).values(**values))
+    won: bool = result.rowcount == 1  # type: ignore[attr-defined]
+    if won:
+        await session.refresh(row)
+    return won
+
+
+def _post(session: AsyncSession, row: MeetingOccurrence, now: datetime, content: str) -> None:
+    enqueue(session, now, row.guild_id, "message", {"venue": True, "content": content}, occurrence_id=row.id)
+
+
+def _alert_coordinators(
+    session: AsyncSession, config: GuildConfig | None, row: MeetingOccurrence, now: datetime, content: str
+) -> None:
+    if config is None or not config.coordinators_channel_id:
+        log.warning("Guild %s has no coordinators' channel; alert about meeting %s not sent.", row.guild_id, row.id)
+        return
+    enqueue(
+        session,
+        now,
+        row.guild_id,
+        "message",
+        {"channel_id": config.coordinators_channel_id, "content": content},
+        occurrence_id=row.id,
+    )
+
+
+__all__ = ["MeetingRunner", "add_reminders", "panel_custom_id"]

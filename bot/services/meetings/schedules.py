@@ -1,0 +1,424 @@
+"""Create, list, edit, cancel and skip meetings; keep occurrences and scheduled events in step."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.db.engine import Database
+from bot.db.models import GuildConfig, MeetingOccurrence, MeetingReminder, MeetingSchedule
+from bot.domain.meeting_format import DEFAULT_TEMPLATE, MeetingTemplate
+from bot.domain.recurrence import ScheduleRule, expand, first_weekly_start, localize, parse_zone, weekly_rule
+from bot.errors import InvalidInputError, NotFoundError
+from bot.services.meetings.common import (
+    LOCATION_KINDS,
+    MATERIALISE_HORIZON,
+    OccurrenceView,
+    event_payload,
+    reminder_offsets,
+    timestamp,
+)
+from bot.services.outbox import enqueue
+
+log = logging.getLogger(__name__)
+
+MAX_TITLE = 100
+MAX_DURATION = 300
+MAX_INTERVAL_WEEKS = 8
+MAX_REASON = 300
+
+
+@dataclass(frozen=True)
+class ScheduleRequest:
+    """What `/meeting schedule` asks for, already parsed into Python values."""
+
+    title: str
+    weekday: int | None  # 0 = Monday; None for a one-off
+    local_time: time
+    on_date: date | None  # the one-off date, or the first week to consider
+    interval_weeks: int = 1
+    duration_minutes: int = 90
+    template_slug: str = DEFAULT_TEMPLATE
+    location_kind: str = "voice"
+    channel_id: int = 0
+    timezone: str | None = None
+
+
+class ScheduleService:
+    """Use cases for meeting schedules."""
+
+    def __init__(self, database: Database, clock: Clock, templates: dict[str, MeetingTemplate]) -> None:
+        self._db = database
+        self._clock = clock
+        self.templates = templates
+
+    def _validate(self, request: ScheduleRequest, default_zone: str | None) -> tuple[ScheduleRule, str]:
+        title = request.title.strip()
+        if not title or len(title) > MAX_TITLE:
+            raise InvalidInputError(f"The title must be 1 to {MAX_TITLE} characters.")
+        if not 10 <= request.duration_minutes <= MAX_DURATION:
+            raise InvalidInputError(f"The duration must be between 10 and {MAX_DURATION} minutes.")
+        if not 1 <= request.interval_weeks <= MAX_INTERVAL_WEEKS:
+            raise InvalidInputError(f"`every_weeks` must be between 1 and {MAX_INTERVAL_WEEKS}.")
+        if request.template_slug not in self.templates:
+            raise InvalidInputError(
+                f"There is no meeting format `{request.template_slug[:40]}`. Choose one of: "
+                f"{', '.join(sorted(self.templates))}."
+            )
+        if request.location_kind not in LOCATION_KINDS:
+            raise InvalidInputError(f"Where must be one of: {', '.join(LOCATION_KINDS)}.")
+        zone_name = request.timezone or default_zone
+        if zone_name is None:
+            raise InvalidInputError("Give a time zone, or set the group's with `/setup configure timezone:`.")
+        zone = parse_zone(zone_name)
+        today = self._clock.now().astimezone(zone).date()
+        if request.weekday is None:
+            if request.on_date is None:
+                raise InvalidInputError("A one-off meeting needs a date (YYYY-MM-DD) or a weekday for a weekly one.")
+            start = datetime.combine(request.on_date, request.local_time)
+            if localize(start, zone) <= self._clock.now():
+                raise InvalidInputError("That date and time has already passed. Give a time in the future.")
+            return ScheduleRule(None, zone.key, start), zone.key
+        rrule = weekly_rule(request.weekday, request.local_time, interval_weeks=request.interval_weeks)
+        start = first_weekly_start(request.on_date or today, request.weekday, request.local_time)
+        return ScheduleRule(rrule, zone.key, start), zone.key
+
+    async def create(self, guild_id: int, request: ScheduleRequest) -> tuple[int, list[OccurrenceView]]:
+        """Store a schedule and its occurrences for the coming weeks; return the id and the first few."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            config = await session.get(GuildConfig, guild_id)
+            rule, zone = self._validate(request, config.timezone if config else None)
+            schedule = MeetingSchedule(
+                guild_id=guild_id,
+                title=request.title.strip(),
+                rrule=rule.rrule,
+                timezone=zone,
+                dtstart_local=rule.dtstart_local.isoformat(),
+                duration_minutes=request.duration_minutes,
+                template_slug=request.template_slug,
+                location_kind=request.location_kind,
+                channel_id=request.channel_id,
+                active=True,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(schedule)
+            await session.flush()
+            await self._materialise(session, schedule, config, now)
+            upcoming = await self._upcoming(session, guild_id, now, limit=3, schedule_id=schedule.id)
+        log.info("Guild %s scheduled meeting series %s.", guild_id, schedule.id)
+        return schedule.id, upcoming
+
+    async def materialise_all(self) -> int:
+        """Extend every active schedule's occurrences to the horizon; return how many were added."""
+        now = self._clock.now()
+        added = 0
+        async with self._db.session() as session:
+            schedules = (await session.scalars(select(MeetingSchedule).where(MeetingSchedule.active))).all()
+            for schedule in schedules:
+                config = await session.get(GuildConfig, schedule.guild_id)
+                added += await self._materialise(session, schedule, config, now)
+        return added
+
+    async def _materialise(
+        self, session: AsyncSession, schedule: MeetingSchedule, config: GuildConfig | None, now: datetime
+    ) -> int:
+        rule = ScheduleRule(schedule.rrule, schedule.timezone, datetime.fromisoformat(schedule.dtstart_local))
+        existing = set(
+            (
+                await session.scalars(
+                    select(MeetingOccurrence.local_start).where(MeetingOccurrence.schedule_id == schedule.id)
+                )
+            ).all()
+        )
+        added = 0
+        for occurrence in expand(rule, now, now + MATERIALISE_HORIZON):
+            local = occurrence.local.isoformat()
+            if local in existing:
+                continue
+            row = MeetingOccurrence(
+                guild_id=schedule.guild_id,
+                schedule_id=schedule.id,
+                local_start=local,
+                starts_at=occurrence.utc,
+                ends_at=occurrence.utc + timedelta(minutes=schedule.duration_minutes),
+                state="scheduled",
+                title=schedule.title,
+                template_slug=schedule.template_slug,
+                location_kind=schedule.location_kind,
+                channel_id=schedule.channel_id,
+                phase_nudged=False,
+                phase_timings="[]",
+                started_late=False,
+                no_facilitator_alerted=False,
+                event_requested=False,
+                created_at=now,
+            )
+            session.add(row)
+            await session.flush()
+            add_reminders(session, row, config, now)
+            added += 1
+        await request_events(session, schedule.guild_id, config, self.templates, now)
+        return added
+
+    async def upcoming(self, guild_id: int, limit: int = 10) -> list[OccurrenceView]:
+        """Return the next scheduled or running meetings."""
+        async with self._db.session() as session:
+            return await self._upcoming(session, guild_id, self._clock.now(), limit=limit)
+
+    async def _upcoming(
+        self, session: AsyncSession, guild_id: int, now: datetime, *, limit: int, schedule_id: int | None = None
+    ) -> list[OccurrenceView]:
+        query = (
+            select(MeetingOccurrence)
+            .where(
+                MeetingOccurrence.guild_id == guild_id,
+                MeetingOccurrence.state.in_(("scheduled", "running")),
+                MeetingOccurrence.ends_at > now,
+            )
+            .order_by(MeetingOccurrence.starts_at)
+            .limit(limit)
+        )
+        if schedule_id is not None:
+            query = query.where(MeetingOccurrence.schedule_id == schedule_id)
+        return [OccurrenceView.of(row) for row in (await session.scalars(query)).all()]
+
+    async def schedules(self, guild_id: int) -> list[MeetingSchedule]:
+        """Return the guild's active schedules."""
+        async with self._db.session() as session:
+            query = select(MeetingSchedule).where(MeetingSchedule.guild_id == guild_id, MeetingSchedule.active)
+            return list((await session.scalars(query.order_by(MeetingSchedule.id))).all())
+
+    async def cancel_occurrence(self, guild_id: int, occurrence_id: int, reason: str) -> OccurrenceView:
+        """Cancel one upcoming meeting, tell members why and cancel its event."""
+        reason = _clean_reason(reason)
+        now = self._clock.now()
+        async with self._db.session() as session:
+            row = await _scheduled_occurrence(session, guild_id, occurrence_id)
+            config = await session.get(GuildConfig, guild_id)
+            cancel_row(session, row, config, reason, now)
+            await request_events(session, guild_id, config, self.templates, now)
+            return OccurrenceView.of(row)
+
+    async def skip_next(self, guild_id: int, schedule_id: int, reason: str) -> OccurrenceView:
+        """Cancel the next meeting of a series."""
+        async with self._db.session() as session:
+            next_id = await session.scalar(
+                select(MeetingOccurrence.id)
+                .where(
+                    MeetingOccurrence.guild_id == guild_id,
+                    MeetingOccurrence.schedule_id == schedule_id,
+                    MeetingOccurrence.state == "scheduled",
+                    MeetingOccurrence.starts_at > self._clock.now(),
+                )
+                .order_by(MeetingOccurrence.starts_at)
+                .limit(1)
+            )
+        if next_id is None:
+            raise NotFoundError(f"Meeting series {schedule_id} has no upcoming meeting to skip.")
+        return await self.cancel_occurrence(guild_id, next_id, reason)
+
+    async def cancel_series(self, guild_id: int, schedule_id: int, reason: str) -> int:
+        """End a series: cancel every upcoming meeting of it; return how many were cancelled."""
+        reason = _clean_reason(reason)
+        now = self._clock.now()
+        async with self._db.session() as session:
+            schedule = await session.get(MeetingSchedule, schedule_id, with_for_update=not self._db.is_sqlite)
+            if schedule is None or schedule.guild_id != guild_id or not schedule.active:
+                raise NotFoundError(f"There is no active meeting series {schedule_id} here. See `/meeting list`.")
+            schedule.active = False
+            schedule.updated_at = now
+            config = await session.get(GuildConfig, guild_id)
+            rows = (
+                await session.scalars(
+                    select(MeetingOccurrence).where(
+                        MeetingOccurrence.schedule_id == schedule_id, MeetingOccurrence.state == "scheduled"
+                    )
+                )
+            ).all()
+            for row in rows:
+                cancel_row(session, row, config, reason, now, announce=False)
+            if config and config.meetings_channel_id:
+                enqueue(
+                    session,
+                    now,
+                    guild_id,
+                    "message",
+                    {
+                        "channel_id": config.meetings_channel_id,
+                        "content": f"**{schedule.title}** will no longer meet. Reason: {reason}",
+                    },
+                )
+            return len(rows)
+
+    async def edit(
+        self,
+        guild_id: int,
+        schedule_id: int,
+        *,
+        title: str | None = None,
+        local_time: time | None = None,
+        weekday: int | None = None,
+        duration_minutes: int | None = None,
+        channel_id: int | None = None,
+        location_kind: str | None = None,
+    ) -> list[OccurrenceView]:
+        """Change a series; upcoming meetings and their events follow, started ones are left alone."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            schedule = await session.get(MeetingSchedule, schedule_id, with_for_update=not self._db.is_sqlite)
+            if schedule is None or schedule.guild_id != guild_id or not schedule.active:
+                raise NotFoundError(f"There is no active meeting series {schedule_id} here. See `/meeting list`.")
+            start = datetime.fromisoformat(schedule.dtstart_local)
+            current_weekday = start.weekday() if schedule.rrule else None
+            interval = _interval_of(schedule.rrule)
+            request = ScheduleRequest(
+                title=title if title is not None else schedule.title,
+                weekday=weekday if weekday is not None else current_weekday,
+                local_time=local_time or start.time(),
+                on_date=now.astimezone(parse_zone(schedule.timezone)).date() if schedule.rrule else start.date(),
+                interval_weeks=interval,
+                duration_minutes=duration_minutes or schedule.duration_minutes,
+                template_slug=schedule.template_slug,
+                location_kind=location_kind or schedule.location_kind,
+                channel_id=channel_id or schedule.channel_id,
+                timezone=schedule.timezone,
+            )
+            rule, _zone = self._validate(request, schedule.timezone)
+            schedule.title = request.title.strip()
+            schedule.rrule = rule.rrule
+            schedule.dtstart_local = rule.dtstart_local.isoformat()
+            schedule.duration_minutes = request.duration_minutes
+            schedule.location_kind = request.location_kind
+            schedule.channel_id = request.channel_id
+            schedule.updated_at = now
+            config = await session.get(GuildConfig, guild_id)
+            wanted = {o.local.isoformat(): o for o in expand(rule, now, now + MATERIALISE_HORIZON)}
+            rows = (
+                await session.scalars(
+                    select(MeetingOccurrence).where(
+                        MeetingOccurrence.schedule_id == schedule_id,
+                        MeetingOccurrence.state == "scheduled",
+                        MeetingOccurrence.starts_at > now,
+                    )
+                )
+            ).all()
+            for row in rows:
+                occurrence = wanted.get(row.local_start)
+                if occurrence is None:
+                    # The meeting moved to another day: this date no longer happens. It never started,
+                    # so it holds no participation data; its event is cancelled with it.
+                    if row.event_id or row.event_requested:
+                        enqueue(session, now, guild_id, "event_status", {"status": 4}, occurrence_id=row.id)
+                    await session.execute(delete(MeetingReminder).where(MeetingReminder.occurrence_id == row.id))
+                    await session.delete(row)
+                    continue
+                row.title = schedule.title
+                row.starts_at = occurrence.utc
+                row.ends_at = occurrence.utc + timedelta(minutes=schedule.duration_minutes)
+                row.location_kind = schedule.location_kind
+                row.channel_id = schedule.channel_id
+                if row.event_id or row.event_requested:
+                    template = self.templates.get(row.template_slug)
+                    enqueue(session, now, guild_id, "event_edit", event_payload(row, template), occurrence_id=row.id)
+            await session.flush()
+            await self._materialise(session, schedule, config, now)
+            return await self._upcoming(session, guild_id, now, limit=3, schedule_id=schedule_id)
+
+
+def _interval_of(rrule: str | None) -> int:
+    if not rrule:
+        return 1
+    for part in rrule.split(";"):
+        key, _, value = part.partition("=")
+        if key == "INTERVAL":
+            return int(value)
+    return 1
+
+
+def _clean_reason(reason: str) -> str:
+    cleaned = " ".join(reason.split())
+    if not cleaned:
+        raise InvalidInputError("Please give a short reason: members will see it.")
+    if len(cleaned) > MAX_REASON:
+        raise InvalidInputError(f"The reason can be at most {MAX_REASON} characters.")
+    return cleaned
+
+
+async def _scheduled_occurrence(session: AsyncSession, guild_id: int, occurrence_id: int) -> MeetingOccurrence:
+    row = await session.get(MeetingOccurrence, occurrence_id)
+    if row is None or row.guild_id != guild_id:
+        raise NotFoundError(f"There is no meeting {occurrence_id} here. `/meeting list` shows the ids.")
+    if row.state != "scheduled":
+        raise InvalidInputError(f"Meeting {occurrence_id} is {row.state}, so it can't be changed any more.")
+    return row
+
+
+def add_reminders(session: AsyncSession, row: MeetingOccurrence, config: GuildConfig | None, now: datetime) -> None:
+    """Add the pending reminder rows of a new occurrence (only those still in the future)."""
+    for offset in reminder_offsets(config):
+        due = row.starts_at - timedelta(minutes=offset)
+        if due > now:
+            session.add(MeetingReminder(guild_id=row.guild_id, occurrence_id=row.id, offset_minutes=offset, due_at=due))
+
+
+def cancel_row(
+    session: AsyncSession,
+    row: MeetingOccurrence,
+    config: GuildConfig | None,
+    reason: str,
+    now: datetime,
+    *,
+    announce: bool = True,
+) -> None:
+    """Mark an occurrence cancelled, cancel its event, and tell members."""
+    row.state = "cancelled"
+    row.reason = reason
+    if row.event_id or row.event_requested:
+        enqueue(session, now, row.guild_id, "event_status", {"status": 4}, occurrence_id=row.id)
+    if announce and config and config.meetings_channel_id:
+        enqueue(
+            session,
+            now,
+            row.guild_id,
+            "message",
+            {
+                "channel_id": config.meetings_channel_id,
+                "content": f"**{row.title}** on {timestamp(row.starts_at)} is cancelled. Reason: {reason}",
+            },
+            occurrence_id=row.id,
+        )
+
+
+async def request_events(
+    session: AsyncSession,
+    guild_id: int,
+    config: GuildConfig | None,
+    templates: dict[str, MeetingTemplate],
+    now: datetime,
+) -> None:
+    """Make sure the next few scheduled meetings are mirrored as Discord scheduled events."""
+    ahead = config.events_ahead if config else 4
+    rows = (
+        await session.scalars(
+            select(MeetingOccurrence)
+            .where(
+                MeetingOccurrence.guild_id == guild_id,
+                MeetingOccurrence.state == "scheduled",
+                MeetingOccurrence.starts_at > now,
+            )
+            .order_by(MeetingOccurrence.starts_at)
+            .limit(ahead)
+        )
+    ).all()
+    for row in rows:
+        if not row.event_requested:
+            row.event_requested = True
+            payload = event_payload(row, templates.get(row.template_slug))
+            enqueue(session, now, guild_id, "event_create", payload, occurrence_id=row.id)

@@ -1,0 +1,30 @@
+"""Role checks that name the role a member needs."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+
+from bot.domain.guild import GuildSettings
+
+
+def has_any_role(member: discord.Member | discord.User, role_ids: list[int | None]) -> bool:
+    """Return whether the member holds one of the roles, or can manage the server."""
+    if not isinstance(member, discord.Member):
+        return False
+    if member.guild_permissions.manage_guild:
+        return True
+    held = {role.id for role in member.roles}
+    return any(role_id in held for role_id in role_ids if role_id)
+
+
+def require_facilitator(
+    interaction: discord.Interaction, settings: GuildSettings, *, coordinators: bool = True
+) -> None:
+    """Refuse members who are neither facilitators nor (optionally) coordinators, naming the roles."""
+    allowed = [settings.facilitator_role_id] + ([settings.coordinator_role_id] if coordinators else [])
+    if has_any_role(interaction.user, allowed):
+        return
+    names = [f"<@&{role_id}>" for role_id in allowed if role_id]
+    needed = " or ".join(names) if names else "the facilitator role (not set up yet: see /setup configure)"
+    raise app_commands.CheckFailure(f"Only members with {needed} can do this.")

@@ -1,0 +1,318 @@
+"""`/meeting ...`, `/crisis` and `/alert-facilitator`: thin handlers over the meeting services."""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal, TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.domain.recurrence import parse_local_date, parse_local_time
+from bot.services.meetings.common import OccurrenceView, timestamp
+from bot.services.meetings.schedules import ScheduleRequest
+from cogs._replies import guild_id, reply
+from cogs.meetings._checks import require_facilitator
+from cogs.meetings._delivery import Delivery, MATERIALISE_JOB
+
+if TYPE_CHECKING:
+    from bot.client import SmartBot
+
+log = logging.getLogger(__name__)
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+WEEKDAY_CHOICES = [app_commands.Choice(name=name, value=index) for index, name in enumerate(WEEKDAYS)]
+ALERT_MAX = 500
+
+
+def describe(occurrence: OccurrenceView) -> str:
+    """Return one line about a meeting, in each viewer's own time zone."""
+    state = "" if occurrence.state == "scheduled" else f" · **{occurrence.state}**"
+    return (
+        f"`{occurrence.id}` **{occurrence.title}** · {timestamp(occurrence.starts_at)} "
+        f"({timestamp(occurrence.starts_at, 'R')}) · <#{occurrence.channel_id}>{state}"
+    )
+
+
+def location_kind_of(channel: discord.abc.GuildChannel) -> str:
+    """Return where a meeting in `channel` happens: voice, stage or text."""
+    if isinstance(channel, discord.StageChannel):
+        return "stage"
+    return "voice" if isinstance(channel, discord.VoiceChannel) else "text"
+
+
+class Meetings(commands.GroupCog, group_name="meeting", group_description="Scheduled SMART Recovery meetings"):
+    """Scheduling and running meetings."""
+
+    def __init__(self, bot: SmartBot) -> None:
+        self.bot = bot
+        self.delivery = Delivery(bot)
+        bot.delivery = self.delivery  # type: ignore[attr-defined]
+        super().__init__()
+
+    async def cog_load(self) -> None:
+        """Rebuild timers from the database: the database, not the scheduler, remembers what is pending."""
+        await self.bot.services.schedules.materialise_all()
+        self.bot.scheduler.schedule_every(MATERIALISE_JOB, 6 * 3600, self._materialise)
+        self.delivery.kick()
+
+    async def cog_unload(self) -> None:
+        """Stop the timers this cog set."""
+        self.bot.scheduler.cancel(MATERIALISE_JOB)
+
+    async def _materialise(self) -> None:
+        await self.bot.services.schedules.materialise_all()
+        await self.delivery.run_due()
+
+    async def _settings_for_staff(self, interaction: discord.Interaction) -> int:
+        gid = guild_id(interaction)
+        settings = await self.bot.services.guild_config.get(gid)
+        require_facilitator(interaction, settings)
+        return gid
+
+    @app_commands.command(name="schedule", description="Schedule a weekly or one-off meeting (facilitators)")
+    @app_commands.describe(
+        title="Name members will see, e.g. 'Tuesday evening SMART meeting'",
+        time="Local start time, 24-hour HH:MM",
+        weekday="Day for a weekly meeting (leave empty for a one-off)",
+        date="YYYY-MM-DD: the one-off date, or the first week of a weekly meeting",
+        every_weeks="Repeat every N weeks (default 1)",
+        duration="Length in minutes (default 90)",
+        meeting_format="The meeting format",
+        where="Voice channel, stage, or text only (in a thread)",
+        channel="The voice/stage channel, or the text channel for a text-only meeting",
+        timezone="IANA time zone (default: the group's)",
+    )
+    @app_commands.choices(weekday=WEEKDAY_CHOICES)
+    @app_commands.guild_only()
+    async def schedule(
+        self,
+        interaction: discord.Interaction,
+        title: app_commands.Range[str, 1, 100],
+        time: str,
+        channel: discord.VoiceChannel | discord.StageChannel | discord.TextChannel,
+        weekday: app_commands.Choice[int] | None = None,
+        date: str | None = None,
+        every_weeks: app_commands.Range[int, 1, 8] = 1,
+        duration: app_commands.Range[int, 10, 300] = 90,
+        meeting_format: str = "standard-90",
+        where: Literal["voice", "stage", "text"] | None = None,
+        timezone: str | None = None,
+    ) -> None:
+        """Create a schedule and show its first meetings."""
+        gid = await self._settings_for_staff(interaction)
+        kind = where or (
+            "stage"
+            if isinstance(channel, discord.StageChannel)
+            else "voice"
+            if isinstance(channel, discord.VoiceChannel)
+            else "text"
+        )
+        if kind in ("voice", "stage") and isinstance(channel, discord.TextChannel):
+            await reply(interaction, "For a voice or stage meeting, pick a voice or stage channel.")
+            return
+        request = ScheduleRequest(
+            title=title,
+            weekday=weekday.value if weekday else None,
+            local_time=parse_local_time(time),
+            on_date=parse_local_date(date) if date else None,
+            interval_weeks=every_weeks,
+            duration_minutes=duration,
+            template_slug=meeting_format,
+            location_kind=kind,
+            channel_id=channel.id,
+            timezone=timezone,
+        )
+        schedule_id, upcoming = await self.bot.services.schedules.create(gid, request)
+        lines = "\n".join(describe(o) for o in upcoming)
+        await reply(interaction, f"Scheduled (series `{schedule_id}`). Next meetings:\n{lines}")
+        self.delivery.kick()
+
+    @schedule.autocomplete("meeting_format")
+    async def _format_autocomplete(self, _i: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        templates = self.bot.services.schedules.templates
+        return [
+            app_commands.Choice(name=t.name, value=slug)
+            for slug, t in sorted(templates.items())
+            if current.lower() in (slug + t.name).lower()
+        ][:25]
+
+    @schedule.autocomplete("timezone")
+    async def _zone_autocomplete(self, _i: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        from bot.domain.guild import search_zones
+
+        return [app_commands.Choice(name=zone, value=zone) for zone in search_zones(current)]
+
+    @app_commands.command(name="list", description="Upcoming meetings, shown in your own time zone")
+    @app_commands.guild_only()
+    async def list_(self, interaction: discord.Interaction) -> None:
+        """Show the next meetings."""
+        upcoming = await self.bot.services.schedules.upcoming(guild_id(interaction), limit=10)
+        if not upcoming:
+            await reply(interaction, "No meetings are scheduled yet.")
+            return
+        await reply(interaction, "**Upcoming meetings**\n" + "\n".join(describe(o) for o in upcoming))
+
+    @app_commands.command(name="cancel", description="Cancel one meeting, or its whole series (facilitators)")
+    @app_commands.describe(
+        meeting="Meeting id from /meeting list",
+        reason="Members will see this",
+        series="Cancel every meeting of its series",
+    )
+    @app_commands.guild_only()
+    async def cancel(
+        self,
+        interaction: discord.Interaction,
+        meeting: int,
+        reason: app_commands.Range[str, 1, 300],
+        series: bool = False,
+    ) -> None:
+        """Cancel and tell members why."""
+        gid = await self._settings_for_staff(interaction)
+        if series:
+            occurrence = await self.bot.services.meetings.get(meeting)
+            if occurrence is None or occurrence.guild_id != gid or occurrence.schedule_id is None:
+                await reply(interaction, f"Meeting `{meeting}` isn't part of a series here; `/meeting list` has ids.")
+                return
+            count = await self.bot.services.schedules.cancel_series(gid, occurrence.schedule_id, reason)
+            await reply(interaction, f"Cancelled the series: {count} upcoming meeting(s). Members have been told.")
+        else:
+            cancelled = await self.bot.services.schedules.cancel_occurrence(gid, meeting, reason)
+            await reply(interaction, f"Cancelled: {describe(cancelled)}. Members have been told.")
+        self.delivery.kick()
+
+    @app_commands.command(name="skip", description="Skip the next meeting of a series (facilitators)")
+    @app_commands.describe(series="Series id (shown when it was scheduled)", reason="Members will see this")
+    @app_commands.guild_only()
+    async def skip(
+        self,
+        interaction: discord.Interaction,
+        series: int,
+        reason: app_commands.Range[str, 1, 300] = "No meeting this week.",
+    ) -> None:
+        """Cancel the next meeting of a series."""
+        gid = await self._settings_for_staff(interaction)
+        skipped = await self.bot.services.schedules.skip_next(gid, series, reason)
+        await reply(interaction, f"Skipped: {describe(skipped)}. Members have been told.")
+        self.delivery.kick()
+
+    @app_commands.command(name="edit", description="Change a meeting series (facilitators)")
+    @app_commands.describe(
+        series="Series id",
+        title="New title",
+        time="New local time HH:MM",
+        weekday="New day",
+        duration="New length in minutes",
+        channel="New channel",
+    )
+    @app_commands.choices(weekday=WEEKDAY_CHOICES)
+    @app_commands.guild_only()
+    async def edit(
+        self,
+        interaction: discord.Interaction,
+        series: int,
+        title: app_commands.Range[str, 1, 100] | None = None,
+        time: str | None = None,
+        weekday: app_commands.Choice[int] | None = None,
+        duration: app_commands.Range[int, 10, 300] | None = None,
+        channel: discord.VoiceChannel | discord.StageChannel | discord.TextChannel | None = None,
+    ) -> None:
+        """Apply the changes to upcoming meetings and their events."""
+        gid = await self._settings_for_staff(interaction)
+        kind = None
+        if channel is not None:
+            kind = (
+                "stage"
+                if isinstance(channel, discord.StageChannel)
+                else "voice"
+                if isinstance(channel, discord.VoiceChannel)
+                else "text"
+            )
+        upcoming = await self.bot.services.schedules.edit(
+            gid,
+            series,
+            title=title,
+            local_time=parse_local_time(time) if time else None,
+            weekday=weekday.value if weekday else None,
+            duration_minutes=duration,
+            channel_id=channel.id if channel else None,
+            location_kind=kind,
+        )
+        await reply(interaction, "Updated. Next meetings:\n" + "\n".join(describe(o) for o in upcoming))
+        self.delivery.kick()
+
+    @app_commands.command(name="start", description="Open the next meeting now, or an unscheduled one (facilitators)")
+    @app_commands.describe(title="Title for an unscheduled meeting", channel="Voice channel for an unscheduled meeting")
+    @app_commands.guild_only()
+    async def start(
+        self,
+        interaction: discord.Interaction,
+        title: app_commands.Range[str, 1, 100] | None = None,
+        channel: discord.VoiceChannel | discord.StageChannel | None = None,
+    ) -> None:
+        """Start a meeting with the caller as facilitator."""
+        gid = await self._settings_for_staff(interaction)
+        kind = "text" if channel is None else "stage" if isinstance(channel, discord.StageChannel) else "voice"
+        occurrence = await self.bot.services.meetings.start_now(
+            gid, interaction.user.id, title=title, channel_id=channel.id if channel else None, location_kind=kind
+        )
+        await reply(interaction, f"Starting {describe(occurrence)}. Your control panel is in the meeting thread.")
+        self.delivery.kick()
+
+    @app_commands.command(name="remind-me", description="Get (or stop) a ping before each meeting")
+    @app_commands.guild_only()
+    async def remind_me(self, interaction: discord.Interaction, setting: Literal["on", "off"]) -> None:
+        """Add or remove the opt-in reminder role."""
+        gid = guild_id(interaction)
+        settings = await self.bot.services.guild_config.get(gid)
+        settings.require("reminder_role_id")
+        member = interaction.user
+        guild = interaction.guild
+        role = guild.get_role(settings.reminder_role_id or 0) if guild else None
+        if role is None or not isinstance(member, discord.Member):
+            await reply(interaction, "The reminder role no longer exists. Please tell a coordinator.")
+            return
+        if setting == "on":
+            await member.add_roles(role, reason="Opted in to meeting reminders")
+            await reply(interaction, "Done: you'll get a ping before each meeting. `/meeting remind-me off` stops it.")
+        else:
+            await member.remove_roles(role, reason="Opted out of meeting reminders")
+            await reply(interaction, "Done: no more meeting reminders.")
+
+
+class Safety(commands.Cog):
+    """`/crisis` and `/alert-facilitator`: help for anyone, at any time."""
+
+    def __init__(self, bot: SmartBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="crisis", description="Where to get help right now")
+    @app_commands.guild_only()
+    async def crisis(self, interaction: discord.Interaction) -> None:
+        """Show the guild's crisis resources privately."""
+        settings = await self.bot.services.guild_config.get(guild_id(interaction))
+        await reply(interaction, settings.crisis_resources)
+
+    @app_commands.command(name="alert-facilitator", description="Privately tell the facilitators something is wrong")
+    @app_commands.describe(text="Optional: what is happening (not stored)")
+    @app_commands.guild_only()
+    async def alert_facilitator(
+        self, interaction: discord.Interaction, text: app_commands.Range[str, 1, ALERT_MAX] | None = None
+    ) -> None:
+        """Send an alert to the facilitators' channel; nothing is stored."""
+        gid = guild_id(interaction)
+        settings = await self.bot.services.guild_config.get(gid)
+        settings.require("facilitators_channel_id")
+        channel = self.bot.get_channel(settings.facilitators_channel_id or 0)
+        if not isinstance(channel, discord.TextChannel):
+            await reply(interaction, "I can't reach the facilitators' channel. Please tell a coordinator.")
+            return
+        running = await self.bot.services.meetings.running(gid)
+        where = f" in **{running.title}**" if running else ""
+        body = f"\n> {discord.utils.escape_mentions(text)}" if text else ""
+        await channel.send(
+            f"⚠️ A member asked for a facilitator's attention{where}, from <#{interaction.channel_id}>.{body}",
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        await reply(interaction, "The facilitators have been alerted privately. Thank you for telling us.")
