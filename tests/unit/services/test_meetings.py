@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -37,9 +38,8 @@ async def outbox(database):
 
 
 def weekly(**overrides):
-    values = dict(title="Tuesday SMART", weekday=1, local_time=time(19, 0), on_date=None, channel_id=300)
-    values.update(overrides)
-    return ScheduleRequest(**values)
+    base = ScheduleRequest(title="Tuesday SMART", weekday=1, local_time=time(19, 0), on_date=None, channel_id=300)
+    return replace(base, **overrides)
 
 
 async def test_weekly_schedule_materialises_local_time_and_events(services, database):
