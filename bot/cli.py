@@ -6,11 +6,13 @@ import asyncio
 import logging
 import signal
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import discord
 import typer
 
+from bot.cli_schedule import schedule_app
 from bot.settings import SETUP_GUIDE, Settings, SettingsResult
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,9 @@ BOT_SCOPES = ("bot", "applications.commands")
 app = typer.Typer(
     help="SMART Recovery meetings bot.", add_completion=False, pretty_exceptions_enable=False, no_args_is_help=False
 )
+
+
+app.add_typer(schedule_app, name="schedule")
 
 
 def fail(message: str, code: int) -> typer.Exit:
@@ -119,14 +124,53 @@ def migrate(ctx: typer.Context, revision: Annotated[str, typer.Option(help="Targ
 
 @app.command()
 def check(ctx: typer.Context) -> None:
-    """Validate the settings and every SMART tool content file; exit 1 listing the problems."""
+    """Validate the settings, meeting templates and every SMART tool content file; exit 1 listing the problems."""
+    from bot.domain.meeting_format import load_templates
+    from bot.domain.tools import check_library, default_content_dir
+
     result: SettingsResult = ctx.obj
     problems = [f"setting {problem}" for problem in result.problems]
+    content_dir = (result.settings.tools_content_dir if result.settings else None) or default_content_dir()
+    if not content_dir.is_dir():
+        problems.append(f"setting TOOLS_CONTENT_DIR: {content_dir} is not a folder")
+    else:
+        problems += [f"tools content {problem}" for problem in check_library(content_dir)]
+    try:
+        load_templates()
+    except ValueError as exc:
+        problems.append(f"meeting template {exc}")
     for problem in problems:
         typer.echo(problem, err=True)
     if problems:
         raise typer.Exit(1)
-    typer.echo("Settings: OK")
+    typer.echo(f"Settings, meeting templates and tools content ({content_dir.name}): OK")
+
+
+@app.command()
+def ics(
+    ctx: typer.Context,
+    guild: Annotated[int, typer.Option(help="The server id of the group.")],
+    out: Annotated[Path | None, typer.Option(help="File to write; default: standard output.")] = None,
+) -> None:
+    """Write the group's meetings as an iCalendar file (VTIMEZONE, RRULE, EXDATE for cancellations)."""
+    settings = require_settings(ctx)
+    from bot.clock import SystemClock
+    from bot.db.engine import Database
+    from bot.services.meetings.calendar import guild_calendar
+
+    async def _export() -> bytes:
+        database = Database(settings.database_url)
+        try:
+            return await guild_calendar(database, SystemClock(), guild)
+        finally:
+            await database.dispose()
+
+    data = asyncio.run(_export())
+    if out is None:
+        sys.stdout.buffer.write(data)
+    else:
+        out.write_bytes(data)
+        typer.echo(f"Wrote {out}.", err=True)
 
 
 @app.command("invite-url")

@@ -72,3 +72,31 @@ def test_invite_url_has_scopes_and_exact_permissions():
     assert permissions == BOT_PERMISSIONS
     assert not permissions.administrator
     assert not permissions.mention_everyone
+
+
+def test_check_names_a_broken_tool_file(tmp_path):
+    content = tmp_path / "content"
+    content.mkdir()
+    (content / "broken.md").write_text("---\nslug: broken\nname: [unclosed\n---\nbody\n")
+    result = run_module("check", env={"TOOLS_CONTENT_DIR": str(content)}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "broken.md" in result.stderr
+
+
+def test_schedule_preview_is_mounted(tmp_path):
+    result = run_module(
+        "schedule",
+        "preview",
+        "--rrule",
+        "FREQ=WEEKLY;BYDAY=TU;BYHOUR=19;BYMINUTE=0",
+        "--tz",
+        "Europe/London",
+        "--start",
+        "2026-12-01T19:00",
+        "--count",
+        "2",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"utc": "2026-12-01T19:00:00+00:00"' in result.stdout

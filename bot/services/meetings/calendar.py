@@ -1,0 +1,51 @@
+"""The group's meetings as an iCalendar file members can subscribe to."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.clock import Clock
+from bot.db.engine import Database
+from bot.db.models import MeetingOccurrence, MeetingSchedule
+from bot.domain.ics import IcsEvent, build_calendar
+from bot.domain.recurrence import ScheduleRule
+
+
+async def guild_calendar(database: Database, clock: Clock, guild_id: int, *, name: str = "SMART meetings") -> bytes:
+    """Return every active series of the guild, with cancelled dates as EXDATEs."""
+    events: list[IcsEvent] = []
+    async with database.session() as session:
+        schedules = (
+            await session.scalars(
+                select(MeetingSchedule)
+                .where(MeetingSchedule.guild_id == guild_id, MeetingSchedule.active)
+                .order_by(MeetingSchedule.id)
+            )
+        ).all()
+        for schedule in schedules:
+            cancelled = (
+                await session.scalars(
+                    select(MeetingOccurrence.local_start).where(
+                        MeetingOccurrence.schedule_id == schedule.id, MeetingOccurrence.state == "cancelled"
+                    )
+                )
+            ).all()
+            rule = ScheduleRule(
+                schedule.rrule,
+                schedule.timezone,
+                datetime.fromisoformat(schedule.dtstart_local),
+                tuple(datetime.fromisoformat(local) for local in cancelled),
+            )
+            events.append(
+                IcsEvent(
+                    uid=f"meeting-series-{schedule.id}-guild-{guild_id}@smart-meetings-bot",
+                    summary=schedule.title,
+                    description="SMART Recovery meeting. Everyone is welcome; taking part is optional.",
+                    rule=rule,
+                    duration=timedelta(minutes=schedule.duration_minutes),
+                    url=f"https://discord.com/channels/{guild_id}/{schedule.channel_id}",
+                )
+            )
+    return build_calendar(name, events, generated_at=clock.now())
