@@ -225,7 +225,8 @@ class Delivery:
                 channel = guild.get_channel(int(payload["channel_id"]))
                 if not isinstance(channel, discord.VoiceChannel | discord.StageChannel):
                     raise PermanentDeliveryError("meeting voice channel is gone")
-                kwargs.update(channel=channel)
+                entity = discord.EntityType.stage_instance if payload["entity_type"] == 1 else discord.EntityType.voice
+                kwargs.update(channel=channel, entity_type=entity)
             event = await guild.create_scheduled_event(**kwargs)
             return event.id
         occurrence = await self.bot.services.meetings.get(item.occurrence_id or 0)

@@ -1,0 +1,750 @@
+"""The SMART tools library: content files as validated models, search, and Discord-sized renderings.
+
+Everything here is pure except `load_library`, which only reads the content folder and hands the
+texts to `build_library`. Renderings are plain dicts with Discord's embed keys, so the Discord layer
+can call `discord.Embed.from_dict(...)` on them; `check_library` renders every tool in every form
+and checks each rendering against Discord's limits, so what passes the check can always be sent.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path, PurePath
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
+
+from bot.domain.text import split_text
+
+# Discord's limits (DISCORD_FACTS.md), in characters unless stated.
+EMBED_TITLE_MAX = 256
+EMBED_DESCRIPTION_MAX = 4096
+EMBED_FIELDS_MAX = 25
+EMBED_FIELD_NAME_MAX = 256
+EMBED_FIELD_VALUE_MAX = 1024
+EMBED_FOOTER_MAX = 2048
+EMBED_AUTHOR_MAX = 256
+EMBED_TOTAL_MAX = 6000
+EMBEDS_PER_MESSAGE_MAX = 10
+MODAL_TITLE_MAX = 45
+MODAL_INPUTS_MAX = 5
+TEXT_INPUT_LABEL_MAX = 45
+TEXT_INPUT_PLACEHOLDER_MAX = 100
+TEXT_INPUT_VALUE_MAX = 4000
+
+# Content limits of our own: chosen so a tool's name and slug fit every place the bot shows them
+# (autocomplete choices <= 100, button labels <= 80, custom_ids <= 100 with a prefix).
+SLUG_MAX = 60
+NAME_MAX = 80
+SUMMARY_MAX = 200
+WHEN_IT_HELPS_MAX = 1000
+STEP_MAX = 200
+STEPS_MAX = 10
+PROMPT_MAX = 300
+PROMPTS_MIN = 2
+PROMPTS_MAX = 4
+WORKSHEET_FIELDS_MAX = 15
+ALIAS_MAX = 80
+
+EMBED_COLOUR = 0x2E7D6B
+SHARE_COLOUR = 0x3A6EA5
+LIST_PER_PAGE = 8
+SEARCH_CUTOFF = 0.7
+FRONT_MATTER_FENCE = "---"
+CONTENT_FILE_SUFFIX = ".md"
+
+TOOL_FOOTER = "Peer support, not therapy. If you fill in a worksheet, only you get it: the bot keeps no copy."
+WORKSHEET_FOOTER = "Only you received this. The bot keeps no copy of your answers."
+BLANK_ANSWER = "*Left blank*"
+CONTINUED = "(continued)"
+BODY_OVERFLOW_NAME = "More"
+
+_SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+# A line that starts a Markdown list item or quote must keep its own line when paragraphs are reflowed.
+_BLOCK_LINE = re.compile(r"^\s*(?:[-*+]\s|\d+[.)]\s|>|#)")
+
+
+class ProgrammePoint(IntEnum):
+    """The four points of the SMART programme that a tool supports."""
+
+    MOTIVATION = 1
+    URGES = 2
+    THOUGHTS = 3
+    BALANCE = 4
+
+    @property
+    def label(self) -> str:
+        """Return the point's name as members know it."""
+        return POINT_NAMES[self]
+
+
+POINT_NAMES: dict[ProgrammePoint, str] = {
+    ProgrammePoint.MOTIVATION: "Building and maintaining motivation",
+    ProgrammePoint.URGES: "Coping with urges",
+    ProgrammePoint.THOUGHTS: "Managing thoughts, feelings and behaviours",
+    ProgrammePoint.BALANCE: "Living a balanced life",
+}
+
+
+# --- Models -------------------------------------------------------------------------------------
+
+ShortText = Annotated[str, Field(min_length=1)]
+
+
+class WorksheetField(BaseModel):
+    """One text box of a tool's private worksheet; becomes one text input of a modal."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    label: Annotated[str, Field(min_length=1, max_length=TEXT_INPUT_LABEL_MAX)]
+    placeholder: Annotated[str, Field(max_length=TEXT_INPUT_PLACEHOLDER_MAX)] = ""
+    max_length: Annotated[int, Field(ge=1, le=TEXT_INPUT_VALUE_MAX)] = 1000
+    required: bool = False
+    style: Literal["short", "paragraph"] = "paragraph"
+
+
+class Tool(BaseModel):
+    """One SMART tool: its front matter and the explanation members read (`body`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+    slug: Annotated[str, Field(min_length=1, max_length=SLUG_MAX, pattern=_SLUG_PATTERN)]
+    name: Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
+    aliases: tuple[Annotated[str, Field(min_length=1, max_length=ALIAS_MAX)], ...] = ()
+    points: Annotated[tuple[ProgrammePoint, ...], Field(min_length=1)]
+    summary: Annotated[str, Field(min_length=1, max_length=SUMMARY_MAX)]
+    when_it_helps: Annotated[str, Field(min_length=1, max_length=WHEN_IT_HELPS_MAX)]
+    steps: Annotated[
+        tuple[Annotated[str, Field(min_length=1, max_length=STEP_MAX)], ...],
+        Field(min_length=1, max_length=STEPS_MAX),
+    ]
+    discussion_prompts: Annotated[
+        tuple[Annotated[str, Field(min_length=1, max_length=PROMPT_MAX)], ...],
+        Field(min_length=PROMPTS_MIN, max_length=PROMPTS_MAX),
+    ]
+    worksheet: Annotated[tuple[WorksheetField, ...], Field(min_length=1, max_length=WORKSHEET_FIELDS_MAX)]
+    body: ShortText
+
+    @field_validator("points", mode="before")
+    @classmethod
+    def _one_point_is_a_list(cls, value: object) -> object:
+        # Authors naturally write `points: 2` for a single point.
+        return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @field_validator("points")
+    @classmethod
+    def _sorted_points(cls, value: tuple[ProgrammePoint, ...]) -> tuple[ProgrammePoint, ...]:
+        return tuple(sorted(set(value)))
+
+    @field_validator("body")
+    @classmethod
+    def _reflow_body(cls, value: str) -> str:
+        return reflow_markdown(value)
+
+    @field_validator("worksheet")
+    @classmethod
+    def _unique_labels(cls, value: tuple[WorksheetField, ...]) -> tuple[WorksheetField, ...]:
+        # Answers are keyed by label, so two boxes with one label would overwrite each other.
+        seen: set[str] = set()
+        for item in value:
+            key = item.label.casefold()
+            if key in seen:
+                raise ValueError(f"two fields are labelled {item.label!r}; every label must be different")
+            seen.add(key)
+        return value
+
+    @property
+    def point_names(self) -> list[str]:
+        """Return the names of the tool's programme points, in order."""
+        return [point.label for point in self.points]
+
+
+@dataclass(frozen=True)
+class ContentProblem:
+    """One thing wrong with a content file, said so that an author can fix it."""
+
+    file: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.field}" if self.field else self.file
+        return f"{where}: {self.message}"
+
+
+class ToolContentError(ValueError):
+    """A content file could not be turned into a tool; `problems` lists every reason."""
+
+    def __init__(self, problems: list[ContentProblem]) -> None:
+        super().__init__("; ".join(str(problem) for problem in problems))
+        self.problems = problems
+
+
+# --- Parsing ------------------------------------------------------------------------------------
+
+
+def reflow_markdown(text: str) -> str:
+    """Join hard-wrapped lines into paragraphs, because Discord shows every newline as a line break."""
+    blocks: list[str] = []
+    for raw_block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").strip()):
+        lines: list[str] = []
+        for line in raw_block.split("\n"):
+            stripped = line.strip()
+            if not stripped:
+                continue
+            if lines and not _BLOCK_LINE.match(line):
+                lines[-1] = f"{lines[-1]} {stripped}"
+            else:
+                lines.append(line.rstrip())
+        if lines:
+            blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def split_front_matter(text: str) -> tuple[str, str] | None:
+    """Return (front matter, body) of a content file, or None when it has no front matter."""
+    lines = text.lstrip("\ufeff").replace("\r\n", "\n").split("\n")
+    if not lines or lines[0].strip() != FRONT_MATTER_FENCE:
+        return None
+    for index in range(1, len(lines)):
+        if lines[index].strip() == FRONT_MATTER_FENCE:
+            return "\n".join(lines[1:index]), "\n".join(lines[index + 1 :])
+    return None
+
+
+def parse_tool_file(text: str, source: str) -> Tool:
+    """Parse one content file into a Tool, or raise ToolContentError listing every problem."""
+    parts = split_front_matter(text)
+    if parts is None:
+        raise ToolContentError(
+            [
+                ContentProblem(
+                    source,
+                    "front matter",
+                    "the file must start with a line '---', then the fields, then another line '---'",
+                )
+            ]
+        )
+    front_text, body = parts
+    try:
+        data = yaml.safe_load(front_text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        # +2: the front matter starts on the file's second line and YAML counts lines from 0.
+        where = f" near line {mark.line + 2}" if mark is not None else ""
+        reason = getattr(exc, "problem", None) or "it could not be read"
+        raise ToolContentError(
+            [
+                ContentProblem(
+                    source,
+                    "front matter",
+                    f"not valid YAML{where}: {reason} (a value with a colon in it needs quotes)",
+                )
+            ]
+        ) from None
+    if not isinstance(data, dict):
+        raise ToolContentError([ContentProblem(source, "front matter", "must be a list of 'field: value' lines")])
+    if "body" in data:
+        raise ToolContentError(
+            [ContentProblem(source, "body", "write the explanation below the closing '---', not as a field")]
+        )
+    try:
+        return Tool.model_validate({**data, "body": body})
+    except ValidationError as exc:
+        errors = exc.errors()
+        # A list whose items failed is also reported "too short" (pydantic counts only valid items): noise.
+        failed_items = {
+            error["loc"][:index] for error in errors for index, part in enumerate(error["loc"]) if isinstance(part, int)
+        }
+        errors = [error for error in errors if not (error["type"] == "too_short" and error["loc"] in failed_items)]
+        raise ToolContentError(
+            [ContentProblem(source, _field_path(error["loc"]), _friendly(error)) for error in errors]
+        ) from None
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    """Return a pydantic error location as authors read it: `worksheet[2].label`, counting from 1."""
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part + 1}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "front matter"
+
+
+def _friendly(error: ErrorDetails) -> str:
+    """Return a pydantic error message in words a non-programmer can act on."""
+    kind = error["type"]
+    ctx: dict[str, Any] = dict(error.get("ctx") or {})
+    value = error.get("input")
+    if kind == "missing":
+        return "is missing"
+    if kind == "extra_forbidden":
+        return "is not a field the bot knows (check the spelling)"
+    if kind == "string_too_long":
+        return f"is {len(str(value))} characters long; the limit is {ctx['max_length']}"
+    if kind == "string_too_short":
+        return "must not be empty"
+    if kind == "too_short":
+        return f"needs at least {ctx['min_length']} item(s) but has {ctx['actual_length']}"
+    if kind == "too_long":
+        return f"allows at most {ctx['max_length']} items but has {ctx.get('actual_length', 'more')}"
+    if kind == "string_type":
+        return "should be text (put it in quotes if it looks like a number, a date or yes/no)"
+    if kind == "string_pattern_mismatch":
+        return "must be lower-case words joined by hyphens, like 'urge-log'"
+    if kind == "enum":
+        names = "; ".join(f"{point.value} = {point.label}" for point in ProgrammePoint)
+        return f"must be 1, 2, 3 or 4 ({names})"
+    if kind in {"less_than_equal", "greater_than_equal"}:
+        limit = ctx.get("le", ctx.get("ge"))
+        return f"is {value}; it must be {'at most' if kind == 'less_than_equal' else 'at least'} {limit}"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return error["msg"]
+
+
+# --- Library ------------------------------------------------------------------------------------
+
+
+def _normalise(text: str) -> str:
+    """Return text lower-cased with punctuation turned into single spaces, for matching."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.casefold()).split())
+
+
+@dataclass(frozen=True)
+class _Match:
+    tier: int
+    score: float
+
+
+def _match(query: str, key: str) -> _Match | None:
+    """Rank how well a normalised query matches one normalised key; lower tiers are better."""
+    compact_query, compact_key = query.replace(" ", ""), key.replace(" ", "")
+    if query == key or compact_query == compact_key:
+        return _Match(0, 1.0)
+    if key.startswith(query) or compact_key.startswith(compact_query):
+        return _Match(1, 1.0)
+    query_words, key_words = query.split(), key.split()
+    if all(any(word.startswith(part) for word in key_words) for part in query_words):
+        return _Match(2, 1.0)
+    if compact_query in compact_key:
+        return _Match(3, 1.0)
+    # Typos: compare the whole strings and word by word, so "hierachy" finds "hierarchy of values".
+    whole = difflib.SequenceMatcher(None, query, key).ratio()
+    per_word = sum(
+        max(difflib.SequenceMatcher(None, part, word).ratio() for word in key_words) for part in query_words
+    ) / len(query_words)
+    score = max(whole, per_word)
+    return _Match(4, score) if score >= SEARCH_CUTOFF else None
+
+
+class ToolLibrary:
+    """The loaded tools, with look-up by slug, by programme point and by forgiving search."""
+
+    def __init__(
+        self,
+        tools: Iterable[Tool],
+        problems: Sequence[ContentProblem] = (),
+        directory: Path | None = None,
+    ) -> None:
+        self._tools: dict[str, Tool] = {}
+        for tool in sorted(tools, key=lambda item: (item.name.casefold(), item.slug)):
+            if tool.slug in self._tools:
+                raise ValueError(f"two tools have the slug {tool.slug!r}")
+            self._tools[tool.slug] = tool
+        self.problems: list[ContentProblem] = list(problems)
+        self.directory = directory
+        self._keys: dict[str, list[str]] = {
+            tool.slug: [key for text in (tool.slug, tool.name, *tool.aliases) if (key := _normalise(text))]
+            for tool in self._tools.values()
+        }
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def __iter__(self) -> Iterator[Tool]:
+        return iter(self._tools.values())
+
+    def __contains__(self, slug: object) -> bool:
+        return slug in self._tools
+
+    def get(self, slug: str) -> Tool | None:
+        """Return the tool with this slug, or None."""
+        return self._tools.get(slug)
+
+    def all(self) -> list[Tool]:
+        """Return every tool, sorted by name."""
+        return list(self._tools.values())
+
+    def by_point(self, point: int) -> list[Tool]:
+        """Return the tools that support a programme point (1-4), sorted by name."""
+        return [tool for tool in self._tools.values() if point in tool.points]
+
+    def search(self, query: str, limit: int = 25) -> list[Tool]:
+        """Return up to `limit` tools matching the query best first; typos are forgiven."""
+        wanted = _normalise(query)
+        if not wanted:
+            return self.all()[:limit]
+        ranked: list[tuple[int, float, str, Tool]] = []
+        for tool in self._tools.values():
+            matches = [found for key in self._keys[tool.slug] if (found := _match(wanted, key)) is not None]
+            if matches:
+                best = min(matches, key=lambda found: (found.tier, -found.score))
+                ranked.append((best.tier, -best.score, tool.name.casefold(), tool))
+        ranked.sort(key=lambda row: row[:3])
+        return [row[3] for row in ranked[:limit]]
+
+    def find(self, query: str) -> Tool | None:
+        """Return the tool a member most likely meant (slug, name or alias, else best search hit)."""
+        exact = self._tools.get(query.strip())
+        if exact is not None:
+            return exact
+        hits = self.search(query, limit=1)
+        return hits[0] if hits else None
+
+
+def build_library(files: Mapping[str, str], directory: Path | None = None) -> ToolLibrary:
+    """Build a library from {file name: text}; broken files are left out and listed in `problems`."""
+    parsed: dict[str, Tool] = {}
+    problems: list[ContentProblem] = []
+    for source in sorted(files):
+        try:
+            parsed[source] = parse_tool_file(files[source], source)
+        except ToolContentError as exc:
+            problems.extend(exc.problems)
+    # A slug belongs to the file named after it, so a copied file is the one reported, whatever the order.
+    owners: dict[str, str] = {}
+    for source, tool in parsed.items():
+        if PurePath(source).stem == tool.slug or tool.slug not in owners:
+            owners[tool.slug] = source
+    tools: list[Tool] = []
+    for source, tool in parsed.items():
+        file_problems = []
+        if tool.slug != PurePath(source).stem:
+            file_problems.append(
+                ContentProblem(source, "slug", f"is {tool.slug!r} but the file is named {source!r}; they must match")
+            )
+        if owners[tool.slug] != source:
+            file_problems.append(
+                ContentProblem(source, "slug", f"{tool.slug!r} is already used by {owners[tool.slug]}")
+            )
+        file_problems.extend(ContentProblem(source, field, message) for field, message in tool_rendering_problems(tool))
+        if file_problems:
+            problems.extend(file_problems)
+        else:
+            tools.append(tool)
+    library = ToolLibrary(tools, directory=directory)
+    where = str(directory) if directory is not None else "tools"
+    if not files:
+        problems.append(ContentProblem(where, "", f"no tool files (*{CONTENT_FILE_SUFFIX}) found"))
+    if tools:
+        for message in _list_problems(library):
+            problems.append(ContentProblem(where, "rendering: tool list", message))
+        for point in ProgrammePoint:
+            if not library.by_point(point):
+                problems.append(ContentProblem(where, "points", f"no tool covers point {point.value} ({point.label})"))
+    library.problems = problems
+    return library
+
+
+def load_library(directory: Path) -> ToolLibrary:
+    """Read every tool file in a folder (the only function here that touches the disk)."""
+    if not directory.is_dir():
+        return ToolLibrary([], [ContentProblem(str(directory), "", "folder not found")], directory)
+    files: dict[str, str] = {}
+    unreadable: list[ContentProblem] = []
+    for path in sorted(directory.iterdir()):
+        # `_` and `.` files are the author's own notes and editor leftovers, never tools.
+        if path.name.startswith(("_", ".")) or not path.is_file():
+            continue
+        if path.suffix != CONTENT_FILE_SUFFIX:
+            unreadable.append(ContentProblem(path.name, "", f"ignored: tool files must end in {CONTENT_FILE_SUFFIX}"))
+            continue
+        try:
+            files[path.name] = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            unreadable.append(ContentProblem(path.name, "", "is not saved as UTF-8 text"))
+        except OSError as exc:
+            unreadable.append(ContentProblem(path.name, "", f"could not be read ({exc.strerror})"))
+    library = build_library(files, directory)
+    library.problems = unreadable + library.problems
+    return library
+
+
+def check_library(directory: Path) -> list[ContentProblem]:
+    """Return every problem with the content folder; an empty list means every tool can be served."""
+    return load_library(directory).problems
+
+
+def default_content_dir() -> Path:
+    """Return the shipped `tools_content` folder, found from the package rather than the working directory."""
+    return Path(__file__).resolve().parents[2] / "tools_content"
+
+
+# --- Discord limits ------------------------------------------------------------------------------
+
+
+def embed_size(embed: Mapping[str, Any]) -> int:
+    """Return the characters of an embed that count towards Discord's 6000 limit."""
+    size = len(embed.get("title") or "") + len(embed.get("description") or "")
+    size += len((embed.get("footer") or {}).get("text") or "")
+    size += len((embed.get("author") or {}).get("name") or "")
+    for field in embed.get("fields") or []:
+        size += len(field.get("name") or "") + len(field.get("value") or "")
+    return size
+
+
+def embed_limits_problems(embeds: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Return every way one message's embeds break Discord's limits; empty when they fit."""
+    problems: list[str] = []
+    if len(embeds) > EMBEDS_PER_MESSAGE_MAX:
+        problems.append(f"{len(embeds)} embeds in one message (limit {EMBEDS_PER_MESSAGE_MAX})")
+
+    def over(label: str, text: str | None, limit: int) -> None:
+        if text is not None and len(text) > limit:
+            problems.append(f"{label} is {len(text)} characters (limit {limit})")
+
+    for number, embed in enumerate(embeds, start=1):
+        where = f"embed {number}"
+        over(f"{where} title", embed.get("title"), EMBED_TITLE_MAX)
+        over(f"{where} description", embed.get("description"), EMBED_DESCRIPTION_MAX)
+        over(f"{where} footer", (embed.get("footer") or {}).get("text"), EMBED_FOOTER_MAX)
+        over(f"{where} author", (embed.get("author") or {}).get("name"), EMBED_AUTHOR_MAX)
+        fields = embed.get("fields") or []
+        if len(fields) > EMBED_FIELDS_MAX:
+            problems.append(f"{where} has {len(fields)} fields (limit {EMBED_FIELDS_MAX})")
+        for index, field in enumerate(fields, start=1):
+            name, value = field.get("name") or "", field.get("value") or ""
+            if not name.strip() or not value.strip():
+                problems.append(f"{where} field {index} has an empty name or value (Discord rejects it)")
+            over(f"{where} field {index} name", name, EMBED_FIELD_NAME_MAX)
+            over(f"{where} field {index} value", value, EMBED_FIELD_VALUE_MAX)
+    total = sum(embed_size(embed) for embed in embeds)
+    if total > EMBED_TOTAL_MAX:
+        problems.append(f"the message's embeds total {total} characters (limit {EMBED_TOTAL_MAX})")
+    return problems
+
+
+def modal_limits_problems(title: str, fields: Sequence[WorksheetField]) -> list[str]:
+    """Return every way a modal with this title and these inputs breaks Discord's limits."""
+    problems: list[str] = []
+    if not 1 <= len(title) <= MODAL_TITLE_MAX:
+        problems.append(f"form title {title!r} is {len(title)} characters (limit {MODAL_TITLE_MAX})")
+    if not 1 <= len(fields) <= MODAL_INPUTS_MAX:
+        problems.append(f"form has {len(fields)} text boxes (Discord allows 1 to {MODAL_INPUTS_MAX})")
+    for item in fields:
+        if not 1 <= len(item.label) <= TEXT_INPUT_LABEL_MAX:
+            problems.append(f"label {item.label!r} is {len(item.label)} characters (limit {TEXT_INPUT_LABEL_MAX})")
+        if len(item.placeholder) > TEXT_INPUT_PLACEHOLDER_MAX:
+            problems.append(
+                f"placeholder of {item.label!r} is {len(item.placeholder)} characters "
+                f"(limit {TEXT_INPUT_PLACEHOLDER_MAX})"
+            )
+        if not 1 <= item.max_length <= TEXT_INPUT_VALUE_MAX:
+            problems.append(f"max_length of {item.label!r} is {item.max_length} (Discord allows 1 to 4000)")
+    return problems
+
+
+def tool_rendering_problems(tool: Tool) -> list[tuple[str, str]]:
+    """Render a tool in every form the bot sends it and return (field, message) for each broken limit."""
+    problems: list[tuple[str, str]] = []
+    problems += [("rendering: tool card", message) for message in embed_limits_problems([render_tool_embed(tool)])]
+    problems += [("rendering: share", message) for message in embed_limits_problems([render_share_embed(tool)])]
+    pages = worksheet_pages(tool)
+    for page, fields in enumerate(pages, start=1):
+        title = modal_title(tool, page, len(pages))
+        problems += [(f"worksheet form {page}", message) for message in modal_limits_problems(title, fields)]
+    # Both extremes: every box filled to its limit, and every box left blank.
+    for answers in ({item.label: "x" * item.max_length for item in tool.worksheet}, {}):
+        for message_embeds in render_completed_worksheet(tool, answers):
+            problems += [
+                ("rendering: completed worksheet", message) for message in embed_limits_problems(message_embeds)
+            ]
+    return problems
+
+
+def _list_problems(library: ToolLibrary) -> list[str]:
+    """Return limit problems of every page of the tool list."""
+    problems: list[str] = []
+    for number, page in enumerate(render_list_pages(library), start=1):
+        problems += [f"page {number}: {message}" for message in embed_limits_problems([page])]
+    return problems
+
+
+# --- Renderings ---------------------------------------------------------------------------------
+
+
+def _text_fields(name: str, text: str) -> list[dict[str, Any]]:
+    """Return embed fields carrying `text`, continued over several fields when it is long."""
+    chunks = split_text(text, EMBED_FIELD_VALUE_MAX) if text.strip() else [BLANK_ANSWER]
+    return [
+        {"name": name if index == 0 else f"{name} {CONTINUED}", "value": chunk, "inline": False}
+        for index, chunk in enumerate(chunks)
+    ]
+
+
+def _numbered(items: Sequence[str]) -> str:
+    return "\n".join(f"{number}. {item}" for number, item in enumerate(items, start=1))
+
+
+def _bulleted(items: Sequence[str]) -> str:
+    return "\n".join(f"- {item}" for item in items)
+
+
+def _points_field(tool: Tool) -> dict[str, Any]:
+    name = "Programme point" if len(tool.points) == 1 else "Programme points"
+    value = "\n".join(f"{point.value}. {point.label}" for point in tool.points)
+    return {"name": name, "value": value, "inline": False}
+
+
+def render_tool_embed(tool: Tool) -> dict[str, Any]:
+    """Return the tool card members read: summary, explanation, when it helps, steps and points."""
+    chunks = split_text(f"**{tool.summary}**\n\n{tool.body}", EMBED_DESCRIPTION_MAX)
+    # A long explanation carries on in fields rather than being cut; check_library keeps the total in bounds.
+    overflow = [field for chunk in chunks[1:] for field in _text_fields(BODY_OVERFLOW_NAME, chunk)]
+    fields = [
+        *overflow,
+        *_text_fields("When it helps", tool.when_it_helps),
+        *_text_fields("Steps", _numbered(tool.steps)),
+        _points_field(tool),
+    ]
+    return {
+        "title": tool.name,
+        "description": chunks[0],
+        "color": EMBED_COLOUR,
+        "fields": fields,
+        "footer": {"text": TOOL_FOOTER},
+    }
+
+
+def render_share_embed(tool: Tool) -> dict[str, Any]:
+    """Return the working-time focus a facilitator posts: name, summary, steps and discussion prompts."""
+    return {
+        "title": f"Working time: {tool.name}",
+        "description": tool.summary,
+        "color": SHARE_COLOUR,
+        "fields": [
+            *_text_fields("Steps", _numbered(tool.steps)),
+            *_text_fields("To talk about", _bulleted(tool.discussion_prompts)),
+        ],
+        "footer": {
+            "text": f"Share only what you're comfortable sharing. /tool show {tool.slug} has the full explanation."
+        },
+    }
+
+
+def _list_page(entries: Sequence[tuple[ProgrammePoint, Tool]], footer: str) -> dict[str, Any]:
+    """Return one page of the tool list, with consecutive entries of a point grouped in one field."""
+    fields: list[dict[str, Any]] = []
+    groups: dict[ProgrammePoint, list[str]] = {}
+    for point, tool in entries:
+        groups.setdefault(point, []).append(f"**{tool.name}**: {tool.summary}")
+    for point, lines in groups.items():
+        fields += _text_fields(f"{point.value}. {point.label}", "\n".join(lines))
+    return {
+        "title": "SMART tools",
+        "description": (
+            "The tools, grouped by the four points of the SMART programme. A tool that helps with more than "
+            "one point is listed under each. Open one with `/tool show`."
+        ),
+        "color": EMBED_COLOUR,
+        "fields": fields,
+        "footer": {"text": footer},
+    }
+
+
+def render_list_pages(library: ToolLibrary, per_page: int = LIST_PER_PAGE) -> list[dict[str, Any]]:
+    """Return the tool list as embeds of at most `per_page` entries, grouped by point, each within limits."""
+    if per_page < 1:
+        raise ValueError("per_page must be at least 1")
+    entries = [(point, tool) for point in ProgrammePoint for tool in library.by_point(point)]
+    if not entries:
+        empty = _list_page([], "Page 1 of 1")
+        empty["description"] = "No tools are available yet."
+        return [empty]
+    pages: list[list[tuple[ProgrammePoint, Tool]]] = [[]]
+    widest_footer = "Page 9999 of 9999"
+    for entry in entries:
+        candidate = [*pages[-1], entry]
+        # Start a new page when this one is full or the entry would push it past a Discord limit.
+        if pages[-1] and (len(candidate) > per_page or embed_limits_problems([_list_page(candidate, widest_footer)])):
+            pages.append([entry])
+        else:
+            pages[-1] = candidate
+    return [_list_page(page, f"Page {number} of {len(pages)}") for number, page in enumerate(pages, start=1)]
+
+
+def worksheet_pages(tool: Tool) -> list[list[WorksheetField]]:
+    """Return the worksheet as consecutive modals of at most five inputs, in the file's order."""
+    fields = list(tool.worksheet)
+    return [fields[start : start + MODAL_INPUTS_MAX] for start in range(0, len(fields), MODAL_INPUTS_MAX)]
+
+
+def modal_title(tool: Tool, page: int, pages: int) -> str:
+    """Return a modal title of at most 45 characters, like "Cost-Benefit Analysis (1/2)"."""
+    if not 1 <= page <= pages:
+        raise ValueError(f"page {page} is not between 1 and {pages}")
+    suffix = f" ({page}/{pages})" if pages > 1 else ""
+    room = MODAL_TITLE_MAX - len(suffix)
+    name = tool.name
+    if len(name) > room:
+        # Shorten at a word boundary where possible; the full name is on the card the member opened it from.
+        cut = name[: room - 1].rstrip()
+        if " " in cut and cut.rfind(" ") > room // 2:
+            cut = cut[: cut.rfind(" ")].rstrip(" ,:;-")
+        name = f"{cut}…"
+    return f"{name}{suffix}"
+
+
+def render_completed_worksheet(tool: Tool, answers: Mapping[str, str]) -> list[list[dict[str, Any]]]:
+    """Return a filled worksheet as messages (each a list of embeds) that fit Discord's limits.
+
+    `answers` maps each worksheet field's label to what the member wrote; a missing label is shown
+    as left blank, an unknown one is a programming error.
+    """
+    labels = {item.label for item in tool.worksheet}
+    unknown = sorted(set(answers) - labels)
+    if unknown:
+        raise ValueError(f"answers for fields the worksheet of {tool.slug!r} does not have: {unknown}")
+    fields: list[dict[str, Any]] = []
+    for item in tool.worksheet:
+        answer = (answers.get(item.label) or "").strip()
+        fields += (
+            _text_fields(item.label, answer)
+            if answer
+            else [{"name": item.label, "value": BLANK_ANSWER, "inline": False}]
+        )
+
+    first_title = f"Your worksheet: {tool.name}"
+    later_title = f"{first_title} {CONTINUED}"
+    description = "Here is what you wrote. Read it back whenever it helps, and bring to a meeting only what you choose."
+    widest_footer = f"{WORKSHEET_FOOTER} Part 99 of 99."
+
+    def new_embed(first: bool) -> dict[str, Any]:
+        embed: dict[str, Any] = {"title": later_title, "color": EMBED_COLOUR, "fields": []}
+        if first:
+            embed["title"] = first_title
+            embed["description"] = description
+        return embed
+
+    embeds = [new_embed(first=True)]
+    for field in fields:
+        current = embeds[-1]
+        size = embed_size(current) + len(widest_footer) + len(field["name"]) + len(field["value"])
+        # One embed per message: the 6000-character total, not the embed count, is what runs out first.
+        if current["fields"] and (len(current["fields"]) >= EMBED_FIELDS_MAX or size > EMBED_TOTAL_MAX):
+            current = new_embed(first=False)
+            embeds.append(current)
+        current["fields"].append(field)
+    for number, embed in enumerate(embeds, start=1):
+        part = f" Part {number} of {len(embeds)}." if len(embeds) > 1 else ""
+        embed["footer"] = {"text": f"{WORKSHEET_FOOTER}{part}"}
+    return [[embed] for embed in embeds]
