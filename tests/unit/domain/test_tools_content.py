@@ -9,6 +9,17 @@ import discord
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from bot.domain.tool_render import (
+    embed_limits_problems,
+    modal_limits_problems,
+    modal_title,
+    render_completed_worksheet,
+    render_list_pages,
+    render_share_embed,
+    render_tool_embed,
+    tool_rendering_problems,
+    worksheet_pages,
+)
 from bot.domain.tools import (
     EMBED_TOTAL_MAX,
     MODAL_INPUTS_MAX,
@@ -18,18 +29,9 @@ from bot.domain.tools import (
     build_library,
     check_library,
     default_content_dir,
-    embed_limits_problems,
     load_library,
-    modal_limits_problems,
-    modal_title,
     parse_tool_file,
     reflow_markdown,
-    render_completed_worksheet,
-    render_list_pages,
-    render_share_embed,
-    render_tool_embed,
-    tool_rendering_problems,
-    worksheet_pages,
 )
 
 CONTENT = default_content_dir()
