@@ -62,7 +62,7 @@ class SmartBot(commands.AutoShardedBot):
         self.database = database
         self.clock: Clock = clock or SystemClock()
         self.scheduler = scheduler or Scheduler()
-        self.services = Services.build(database, self.clock)
+        self.services = Services.build(database, self.clock, tools_dir=settings.tools_content_dir)
 
     async def setup_hook(self) -> None:
         """Load the cogs, sync the command tree when it changed, and start the scheduler."""

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.clock import Clock
 from bot.db.engine import Database
-from bot.domain.meeting_format import MeetingTemplate, load_templates
+from bot.domain.meeting_format import load_templates
+from bot.domain.tools import default_content_dir, load_library
 from bot.services.app_state import AppStateService
 from bot.services.guild_config import GuildConfigService
 from bot.services.meetings.runner import MeetingRunner
 from bot.services.meetings.schedules import ScheduleService
 from bot.services.outbox import OutboxService
+from bot.services.tools import ToolService
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -23,15 +29,20 @@ class Services:
     outbox: OutboxService
     schedules: ScheduleService
     meetings: MeetingRunner
+    tools: ToolService
 
     @classmethod
-    def build(cls, database: Database, clock: Clock, templates: dict[str, MeetingTemplate] | None = None) -> Services:
-        """Wire every service to the same database and clock."""
-        templates = templates if templates is not None else load_templates()
+    def build(cls, database: Database, clock: Clock, *, tools_dir: Path | None = None) -> Services:
+        """Wire every service to the same database and clock; read the templates and tools once."""
+        templates = load_templates()
+        library = load_library(tools_dir or default_content_dir())
+        for problem in library.problems:
+            log.warning("SMART tool content problem (tool not served): %s", problem)
         return cls(
             app_state=AppStateService(database, clock),
             guild_config=GuildConfigService(database, clock),
             outbox=OutboxService(database, clock),
             schedules=ScheduleService(database, clock, templates),
-            meetings=MeetingRunner(database, clock, templates),
+            meetings=MeetingRunner(database, clock, templates, library),
+            tools=ToolService(database, clock, library),
         )

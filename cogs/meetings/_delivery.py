@@ -148,7 +148,10 @@ class Delivery:
             role = payload.get("ping_role_id")
             mentions = discord.AllowedMentions(roles=[discord.Object(role)]) if role else discord.AllowedMentions.none()
             view = build_view(payload["buttons"]) if payload.get("buttons") else discord.utils.MISSING
-            message = await channel.send(payload["content"], nonce=item.nonce, allowed_mentions=mentions, view=view)
+            embeds = [discord.Embed.from_dict(embed) for embed in payload.get("embeds", [])]
+            message = await channel.send(
+                payload["content"], embeds=embeds, nonce=item.nonce, allowed_mentions=mentions, view=view
+            )
             return message.id
         if kind == "panel_edit":
             return await self._edit_panel(item)

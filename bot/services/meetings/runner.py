@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +21,8 @@ from bot.domain import meeting_run
 from bot.domain.guild import DEFAULT_CRISIS_TEXT
 from bot.domain.meeting_format import DEFAULT_TEMPLATE, MeetingTemplate, PhaseSpec, opening_statement, phase_prompt
 from bot.domain.meeting_run import PhaseTiming, RunState
+from bot.domain.tool_render import render_share_embed
+from bot.domain.tools import ToolLibrary
 from bot.errors import ConflictError, InvalidInputError, NotFoundError
 from bot.services.meetings.common import (
     NO_FACILITATOR_ALERT,
@@ -31,13 +32,12 @@ from bot.services.meetings.common import (
 )
 from bot.services.meetings.schedules import add_reminders, request_events
 from bot.services.outbox import enqueue
+from bot.services.tools import rotation_pick, work_button
 
 log = logging.getLogger(__name__)
 
 PANEL_ACTIONS = ("next", "extend", "pause", "resume", "end")
 EARLY_START_WINDOW = timedelta(minutes=60)
-# Returns the line that features the meeting's SMART tool in working time (set by the tools feature).
-ToolLine = Callable[[str | None], str | None]
 
 
 def panel_custom_id(action: str, occurrence_id: int, phase_index: int) -> str:
@@ -48,11 +48,17 @@ def panel_custom_id(action: str, occurrence_id: int, phase_index: int) -> str:
 class MeetingRunner:
     """Claims and phase transitions of meetings."""
 
-    def __init__(self, database: Database, clock: Clock, templates: dict[str, MeetingTemplate]) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        templates: dict[str, MeetingTemplate],
+        library: ToolLibrary | None = None,
+    ) -> None:
         self._db = database
         self._clock = clock
         self.templates = templates
-        self.tool_line: ToolLine = lambda _slug: None
+        self.library = library
 
     # --- the timer ---------------------------------------------------------------------------
 
@@ -214,6 +220,14 @@ class MeetingRunner:
             if not won:
                 return False
             await session.refresh(row)
+            if row.tool_slug is None and self.library is not None:
+                held = await session.scalar(
+                    select(func.count())
+                    .select_from(MeetingOccurrence)
+                    .where(MeetingOccurrence.guild_id == row.guild_id, MeetingOccurrence.state == "completed")
+                )
+                due = rotation_pick(self.library, int(held or 0))
+                row.tool_slug = due.slug if due else None
             venue_parent = config.meetings_channel_id if config and row.location_kind != "text" else row.channel_id
             if not venue_parent:
                 venue_parent = row.channel_id
@@ -457,14 +471,20 @@ class MeetingRunner:
     def _post_phase(
         self, session: AsyncSession, row: MeetingOccurrence, config: GuildConfig | None, state: RunState, now: datetime
     ) -> None:
+        tool = self.library.get(row.tool_slug) if self.library and row.tool_slug else None
+        featured = tool if state.phase.key == "working-time" else None
         text = phase_prompt(
             state.phase,
             number=state.index + 1,
             total=len(state.phases),
             pass_the_hat_text=config.pass_the_hat_text if config else None,
-            tool_line=self.tool_line(row.tool_slug) if state.phase.key == "working-time" else None,
+            tool_line=f"Today's SMART tool: **{featured.name}**. {featured.summary}" if featured else None,
         )
-        _post(session, row, now, text)
+        payload: dict[str, Any] = {"venue": True, "content": text}
+        if featured is not None:
+            payload["embeds"] = [render_share_embed(featured)]
+            payload["buttons"] = [work_button(featured)]
+        enqueue(session, now, row.guild_id, "message", payload, occurrence_id=row.id)
 
     async def _transition(
         self,

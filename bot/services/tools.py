@@ -1,0 +1,110 @@
+"""SMART tools in meetings: share one now, choose the next, and the rotation through the four points."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import func, select
+
+from bot.clock import Clock
+from bot.db.engine import Database
+from bot.db.models import MeetingOccurrence
+from bot.domain.tool_render import render_share_embed
+from bot.domain.tools import ProgrammePoint, Tool, ToolLibrary
+from bot.errors import InvalidInputError, NotFoundError
+from bot.services.meetings.common import OccurrenceView
+from bot.services.outbox import enqueue
+
+log = logging.getLogger(__name__)
+
+
+def rotation_pick(library: ToolLibrary, meetings_held: int) -> Tool | None:
+    """Return the tool due after `meetings_held` meetings: points cycle 1-4, tools cycle within a point."""
+    points = [point for point in ProgrammePoint if library.by_point(point)]
+    if not points:
+        return None
+    point = points[meetings_held % len(points)]
+    tools = library.by_point(point)
+    return tools[(meetings_held // len(points)) % len(tools)]
+
+
+class ToolService:
+    """Use cases of the SMART tools that touch meetings."""
+
+    def __init__(self, database: Database, clock: Clock, library: ToolLibrary) -> None:
+        self._db = database
+        self._clock = clock
+        self.library = library
+
+    def resolve(self, query: str) -> Tool:
+        """Return the tool a member meant, or say which names exist."""
+        tool = self.library.find(query)
+        if tool is None:
+            raise InvalidInputError(f"I don't know a tool called `{query[:60]}`. `/tool list` shows them all.")
+        return tool
+
+    async def share(self, guild_id: int, query: str) -> tuple[OccurrenceView, Tool]:
+        """Post a tool into the running meeting as its working-time focus."""
+        tool = self.resolve(query)
+        now = self._clock.now()
+        async with self._db.session() as session:
+            row = await session.scalar(
+                select(MeetingOccurrence).where(
+                    MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == "running"
+                )
+            )
+            if row is None:
+                raise NotFoundError("No meeting is running right now. Use `/tool next` to choose one for the next.")
+            row.tool_slug = tool.slug
+            enqueue(
+                session,
+                now,
+                guild_id,
+                "message",
+                {
+                    "venue": True,
+                    "content": f"Working-time focus: **{tool.name}**",
+                    "embeds": [render_share_embed(tool)],
+                    "buttons": [work_button(tool)],
+                },
+                occurrence_id=row.id,
+            )
+            await session.flush()
+            return OccurrenceView.of(row), tool
+
+    async def choose_next(self, guild_id: int, query: str) -> tuple[OccurrenceView, Tool]:
+        """Set the tool featured in the next scheduled meeting."""
+        tool = self.resolve(query)
+        async with self._db.session() as session:
+            row = await session.scalar(
+                select(MeetingOccurrence)
+                .where(
+                    MeetingOccurrence.guild_id == guild_id,
+                    MeetingOccurrence.state == "scheduled",
+                    MeetingOccurrence.starts_at > self._clock.now(),
+                )
+                .order_by(MeetingOccurrence.starts_at)
+                .limit(1)
+            )
+            if row is None:
+                raise NotFoundError("There is no upcoming meeting. Schedule one with `/meeting schedule`.")
+            row.tool_slug = tool.slug
+            await session.flush()
+            return OccurrenceView.of(row), tool
+
+    async def tool_of_meeting(self, guild_id: int, chosen: str | None) -> Tool | None:
+        """Return the chosen tool, or the one the rotation has due for this group."""
+        if chosen and (tool := self.library.get(chosen)) is not None:
+            return tool
+        async with self._db.session() as session:
+            held = await session.scalar(
+                select(func.count())
+                .select_from(MeetingOccurrence)
+                .where(MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == "completed")
+            )
+        return rotation_pick(self.library, int(held or 0))
+
+
+def work_button(tool: Tool) -> dict[str, str]:
+    """Return the "Work through it" button that opens the tool's private worksheet."""
+    return {"label": "Work through it (private)", "custom_id": f"tool:work:{tool.slug}", "style": "success"}
