@@ -295,10 +295,16 @@ class Safety(commands.Cog):
         await reply(interaction, settings.crisis_resources)
 
     @app_commands.command(name="alert-facilitator", description="Privately tell the facilitators something is wrong")
-    @app_commands.describe(text="Optional: what is happening (not stored)")
+    @app_commands.describe(
+        text="Optional: what is happening (not stored)",
+        share_name="Let the facilitators see it's you, so they can contact you (default: anonymous)",
+    )
     @app_commands.guild_only()
     async def alert_facilitator(
-        self, interaction: discord.Interaction, text: app_commands.Range[str, 1, ALERT_MAX] | None = None
+        self,
+        interaction: discord.Interaction,
+        text: app_commands.Range[str, 1, ALERT_MAX] | None = None,
+        share_name: bool = False,
     ) -> None:
         """Send an alert to the facilitators' channel; nothing is stored."""
         gid = guild_id(interaction)
@@ -311,8 +317,9 @@ class Safety(commands.Cog):
         running = await self.bot.services.meetings.running(gid)
         where = f" in **{running.title}**" if running else ""
         body = f"\n> {discord.utils.escape_mentions(text)}" if text else ""
+        who = interaction.user.mention if share_name else "A member"
         await channel.send(
-            f"⚠️ A member asked for a facilitator's attention{where}, from <#{interaction.channel_id}>.{body}",
+            f"⚠️ {who} asked for a facilitator's attention{where}, from <#{interaction.channel_id}>.{body}",
             allowed_mentions=discord.AllowedMentions.none(),
         )
         await reply(interaction, "The facilitators have been alerted privately. Thank you for telling us.")

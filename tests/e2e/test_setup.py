@@ -1,0 +1,77 @@
+"""End to end: /setup through the real bot and the sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import Group, configure
+from tests.sandbox.server import Sandbox
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_commands_are_synced_once(sandbox: Sandbox, group: Group, harness) -> None:
+    bot = await harness.start()
+    names = {command.name for command in sandbox.state.commands.values()}
+    assert {"setup", "meeting", "tool", "crisis", "alert-facilitator"} <= names
+    assert await bot.sync_commands_if_changed() is False  # unchanged tree: no second sync
+
+
+async def test_setup_round_trip(sandbox: Sandbox, group: Group, smartbot) -> None:
+    await configure(sandbox, group)
+    handle = await sandbox.actors.invoke(group.guild, group.admin, "setup show")
+    response = await handle.response()
+    assert response.ephemeral
+    fields = {f["name"]: f["value"] for f in response.data["embeds"][0]["fields"]}
+    assert fields["Time zone"] == "Europe/London"
+    assert fields["Meetings channel"] == f"<#{group.meetings.id}>"
+    assert fields["Reminder role (opt-in)"] == f"<@&{group.reminder_role.id}>"
+    assert "Samaritans" in fields["Crisis resources (default)"]
+
+
+async def test_setup_before_configuring_says_what_to_set(sandbox: Sandbox, group: Group, smartbot) -> None:
+    handle = await sandbox.actors.invoke(group.guild, group.admin, "setup show")
+    response = await handle.response()
+    assert "isn't fully set up" in response.content
+    assert "time zone" in response.content and "meetings channel" in response.content
+
+
+async def test_command_needing_setup_names_what_is_missing(sandbox: Sandbox, group: Group, smartbot) -> None:
+    handle = await sandbox.actors.invoke(group.guild, group.member, "meeting remind-me", {"setting": "on"})
+    response = await handle.response()
+    assert response.ephemeral
+    assert "reminder role" in response.content and "/setup configure" in response.content
+
+
+async def test_non_admin_is_refused_naming_the_permission(sandbox: Sandbox, group: Group, smartbot) -> None:
+    handle = await sandbox.actors.invoke(group.guild, group.member, "setup configure", {"timezone": "Europe/Paris"})
+    response = await handle.response()
+    assert response.ephemeral
+    assert "Manage Server" in response.content
+    show = await (await sandbox.actors.invoke(group.guild, group.admin, "setup show")).response()
+    assert "Europe/Paris" not in str(show.data)
+
+
+async def test_invalid_zone_is_refused_with_a_specific_message(sandbox: Sandbox, group: Group, smartbot) -> None:
+    handle = await sandbox.actors.invoke(group.guild, group.admin, "setup configure", {"timezone": "Europe/Londn"})
+    response = await handle.response()
+    assert response.ephemeral
+    assert "Europe/Londn" in response.content and "Europe/London" in response.content
+
+
+async def test_timezone_autocomplete(sandbox: Sandbox, group: Group, smartbot) -> None:
+    choices = await sandbox.actors.autocomplete(
+        group.guild, group.admin, "setup configure", {"timezone": "kolk"}, focused="timezone"
+    )
+    assert [c["value"] for c in choices] == ["Asia/Kolkata"]
+
+
+async def test_crisis_text_modal_round_trip(sandbox: Sandbox, group: Group, smartbot) -> None:
+    opened = await sandbox.actors.invoke(group.guild, group.admin, "setup crisis-text")
+    submitted = await sandbox.actors.submit_modal(
+        opened, {"What members should see if they are in crisis": "Call 999."}
+    )
+    response = await submitted.response()
+    assert "updated" in response.content
+    crisis = await (await sandbox.actors.invoke(group.guild, group.member, "crisis")).response()
+    assert crisis.ephemeral and crisis.content == "Call 999."
