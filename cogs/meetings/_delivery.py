@@ -173,6 +173,10 @@ class Delivery:
             if isinstance(venue, discord.Thread):
                 await venue.edit(locked=True, archived=True)
             return None
+        if kind == "notify":
+            # Meeting life-cycle events for other cogs (e.g. participation counting), delivered like any step.
+            self.bot.dispatch(payload["event"], item.guild_id, item.occurrence_id)
+            return None
         if kind == "nudge":
             return await self._nudge(item)
         if kind in ("event_create", "event_edit", "event_status"):

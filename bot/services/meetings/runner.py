@@ -38,6 +38,11 @@ log = logging.getLogger(__name__)
 
 PANEL_ACTIONS = ("next", "extend", "pause", "resume", "end")
 EARLY_START_WINDOW = timedelta(minutes=60)
+# Buttons members use during a meeting: checking in (counted, never linked to a name) and feedback.
+PHASE_BUTTONS: dict[str, tuple[dict[str, str], ...]] = {
+    "welcome": ({"label": "I'm here", "custom_id": "att:here:{occurrence}", "style": "success"},),
+    "closing": ({"label": "How was today? (anonymous)", "custom_id": "fb:open:{occurrence}", "style": "primary"},),
+}
 
 
 def panel_custom_id(action: str, occurrence_id: int, phase_index: int) -> str:
@@ -248,6 +253,7 @@ class MeetingRunner:
                 _post(session, row, now, f"Voice for this meeting: <#{row.channel_id}>. Text chat happens here.")
             self._post_phase(session, row, config, state, now)
             enqueue(session, now, row.guild_id, "panel", self._panel(row, state), occurrence_id=row.id)
+            enqueue(session, now, row.guild_id, "notify", {"event": "meeting_started"}, occurrence_id=row.id)
             if row.event_id or row.event_requested:
                 enqueue(session, now, row.guild_id, "event_status", {"status": 2}, occurrence_id=row.id)
             log.info("Meeting %s started (guild %s, late=%s).", row.id, row.guild_id, row.started_late)
@@ -481,9 +487,12 @@ class MeetingRunner:
             tool_line=f"Today's SMART tool: **{featured.name}**. {featured.summary}" if featured else None,
         )
         payload: dict[str, Any] = {"venue": True, "content": text}
+        buttons = list(PHASE_BUTTONS.get(state.phase.key, ()))
         if featured is not None:
             payload["embeds"] = [render_share_embed(featured)]
-            payload["buttons"] = [work_button(featured)]
+            buttons.append(work_button(featured))
+        if buttons:
+            payload["buttons"] = [{**b, "custom_id": b["custom_id"].format(occurrence=row.id)} for b in buttons]
         enqueue(session, now, row.guild_id, "message", payload, occurrence_id=row.id)
 
     async def _transition(
@@ -525,6 +534,7 @@ class MeetingRunner:
             occurrence_id=row.id,
         )
         enqueue(session, now, row.guild_id, "close_venue", {}, occurrence_id=row.id)
+        enqueue(session, now, row.guild_id, "notify", {"event": "meeting_closed"}, occurrence_id=row.id)
         if row.event_id or row.event_requested:
             enqueue(session, now, row.guild_id, "event_status", {"status": 3}, occurrence_id=row.id)
         await request_events(session, row.guild_id, config, self.templates, now)
