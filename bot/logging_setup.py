@@ -9,6 +9,10 @@ from datetime import UTC, datetime
 TEXT_FORMAT = "%(asctime)s | %(levelname)-8s | %(name)s | %(message)s"
 # Loggers that are chatty at INFO without saying anything an operator acts on.
 QUIET_LOGGERS = ("discord.gateway", "discord.client", "apscheduler.scheduler", "apscheduler.executors.default")
+# discord.py logs whole gateway and HTTP payloads at DEBUG, with member names, ids and what members
+# typed into forms, and the database drivers log SQL parameters at DEBUG. Privacy comes first: those
+# loggers never go below INFO, whatever LOG_LEVEL says.
+PAYLOAD_LOGGERS = ("discord", "aiosqlite", "asyncpg", "sqlalchemy")
 
 
 class JsonFormatter(logging.Formatter):
@@ -40,5 +44,8 @@ def configure_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    numeric = logging.getLevelName(level)
+    for name in PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, numeric))
     for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+        logging.getLogger(name).setLevel(max(logging.WARNING, numeric))

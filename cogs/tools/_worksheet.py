@@ -23,7 +23,7 @@ class WorksheetModal(BotModal):
 
     def __init__(self, tool: Tool, page: int, answers: dict[str, str]) -> None:
         pages = worksheet_pages(tool)
-        super().__init__(title=modal_title(tool, page, len(pages)), timeout=CONTINUE_TIMEOUT)
+        super().__init__(title=modal_title(tool, page + 1, len(pages)), timeout=CONTINUE_TIMEOUT)
         self.tool = tool
         self.page = page
         self.pages = len(pages)

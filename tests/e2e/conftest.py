@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ import pytest
 from bot.client import SmartBot
 from bot.db.engine import Database
 from bot.db.migrate import upgrade
+from bot.logging_setup import PAYLOAD_LOGGERS, QUIET_LOGGERS, configure_logging
 from bot.settings import Settings
 from tests.fixtures.db import FakeClock
 from tests.fixtures.scheduler import ManualScheduler
@@ -19,6 +21,8 @@ from tests.sandbox.models import Channel, Guild, Member, Role
 from tests.sandbox.plugin import ClientStarter
 from tests.sandbox.runner import RunningClient
 from tests.sandbox.server import Sandbox
+
+LOGGERS_TOUCHED = PAYLOAD_LOGGERS + QUIET_LOGGERS
 
 
 @dataclass
@@ -107,6 +111,7 @@ class BotHarness:
     async def advance_to(self, when: datetime) -> None:
         """Move the clock and run every timer due by then, as the scheduler would."""
         assert self.bot is not None and self.scheduler is not None
+        await self.idle()  # let earlier commands finish setting their timers first
         self.clock.set(when)
         await self.scheduler.run_due(when)
         await self.idle()
@@ -170,3 +175,15 @@ async def configure(sandbox: Sandbox, group: Group, **overrides: object) -> None
     handle = await sandbox.actors.invoke(group.guild, group.admin, "setup configure", options)
     response = await handle.response()
     assert response.content == "Saved.", response.content
+
+
+@pytest.fixture
+def app_logging():
+    """Configure logging as `python -m bot run` does at its most verbose, and restore it afterwards."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, {name: logging.getLogger(name).level for name in LOGGERS_TOUCHED})
+    configure_logging("DEBUG", "text")
+    yield
+    root.handlers[:], root.level = saved[0], saved[1]
+    for name, level in saved[2].items():
+        logging.getLogger(name).setLevel(level)
