@@ -30,7 +30,7 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	$(BIN)/python -m tests.sandbox.demo $(DEMO_ARGS)
+	$(BIN)/python -m tests.demo $(DEMO_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -1,0 +1,156 @@
+"""`make demo`: the bot runs a SMART group's week against the loopback Discord, with no account or token.
+
+It plays a scripted scenario through every command that exists, prints the readable transcript, and
+leaves the SQLite database and the bot's log in the work folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.settings import Settings
+from tests.fixtures.bot import BotHarness, Group, build_group, configure
+from tests.fixtures.db import FakeClock
+from tests.sandbox.models import Channel, Message
+from tests.sandbox.runner import pointed_at
+from tests.sandbox.server import Sandbox
+
+START = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)  # Tuesday 19:00 in London
+
+
+def say(text: str) -> None:
+    """Narrate a step on the terminal."""
+    print(f"\n=== {text}", flush=True)
+
+
+async def command(
+    sandbox: Sandbox, group: Group, who: object, name: str, options: dict[str, object] | None = None
+) -> str:
+    """Use a slash command as a person and return what the bot answered."""
+    handle = await sandbox.actors.invoke(group.guild, who, name, options or {})  # type: ignore[arg-type]
+    response = await handle.response()
+    return response.content
+
+
+def meeting_thread(group: Group) -> Channel:
+    return next(c for c in group.guild.channels.values() if c.is_thread and c.parent_id == group.meetings.id)
+
+
+def panel(sandbox: Sandbox, thread: Channel) -> Message:
+    return next(m for m in sandbox.channel_messages(thread) if "Facilitator panel" in m.content)
+
+
+async def scenario(sandbox: Sandbox, workdir: Path) -> None:
+    group = await build_group(sandbox)
+    url = f"sqlite+aiosqlite:///{workdir / 'smartbot.sqlite3'}"
+    settings = Settings(
+        discord_token=sandbox.token,
+        database_url=url,
+        pseudonym_key_file=workdir / "pseudonym.key",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    harness = BotHarness(sandbox, url, settings, FakeClock(datetime(2026, 11, 30, 12, 0, tzinfo=UTC)))
+    say("The bot logs in and syncs its commands")
+    await harness.start()
+
+    say("A coordinator sets the group up")
+    await configure(sandbox, group)
+    await command(sandbox, group, group.admin, "setup show")
+
+    say("Max asks for reminders; a facilitator schedules the weekly meeting")
+    await command(sandbox, group, group.member, "meeting remind-me", {"setting": "on"})
+    await command(
+        sandbox,
+        group,
+        group.facilitator,
+        "meeting schedule",
+        {"title": "Tuesday evening SMART", "time": "19:00", "weekday": 1, "channel": group.voice},
+    )
+    await command(sandbox, group, group.newcomer, "meeting list")
+
+    say("Members look at SMART tools")
+    await command(sandbox, group, group.newcomer, "tool list")
+    await command(sandbox, group, group.member, "tool show", {"name": "disarm"})
+
+    say("24 hours and 15 minutes before: reminders")
+    await harness.advance_to(START - timedelta(hours=24))
+    await harness.advance_to(START - timedelta(minutes=15))
+
+    say("19:00: the meeting opens")
+    await harness.advance_to(START)
+    thread = meeting_thread(group)
+    await sandbox.actors.voice_join(group.member, group.voice)
+    await sandbox.actors.post(group.member, thread, "(a member checks in)")
+    await command(sandbox, group, group.facilitator, "tool share", {"name": "cost benefit"})
+    await harness.idle()
+
+    say("The facilitator moves through the phases")
+    while "Closing" not in panel(sandbox, thread).content:
+        harness.clock.set(harness.clock.now() + timedelta(minutes=10))
+        await (await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label="Next phase")).response()
+        await harness.idle()
+
+    say("Max works through DISARM privately; the worksheet arrives by DM")
+    card = next(m for m in reversed(sandbox.ephemeral_replies(group.member)) if m.embeds)
+    opened = await sandbox.actors.click(group.member, card, label="Work through it (private)")
+    submitted = await sandbox.actors.submit_modal(
+        opened,
+        {
+            "What the urge voice tells me": "You deserve a break",
+            "How I answer it": "I deserve a clear head tomorrow",
+        },
+    )
+    await submitted.response()
+    await submitted.wait_followups(1)
+
+    say("The facilitator ends the meeting")
+    await (await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label="End meeting")).response()
+    await harness.idle()
+    await sandbox.actors.voice_leave(group.member)
+    await harness.stop()
+
+
+async def main(workdir: Path) -> int:
+    workdir.mkdir(parents=True, exist_ok=True)
+    log_path = workdir / "smartbot.log"
+    handler = logging.FileHandler(log_path)
+    handler.setFormatter(logging.Formatter("%(asctime)s | %(levelname)-8s | %(name)s | %(message)s"))
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.INFO)
+    for noisy in ("tests", "discord", "aiosqlite", "sqlalchemy"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    sandbox = Sandbox(app_name="SMART Meetings Bot")
+    await sandbox.start()
+    try:
+        with pointed_at(sandbox):
+            await scenario(sandbox, workdir)
+    finally:
+        print("\n----- transcript -----")
+        print(sandbox.render())
+        await sandbox.stop()
+    print(f"\nDatabase: {workdir / 'smartbot.sqlite3'}\nLog:      {log_path}")
+    if sandbox.internal_errors:
+        print("The sandbox reported errors: " + "; ".join(sandbox.internal_errors), file=sys.stderr)
+        return 1
+    return 0
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="Folder for the database and log (default: a temp dir)"
+    )
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="smartbot-demo-"))
+    print(f"Work folder: {workdir}")
+    sys.exit(asyncio.run(main(workdir)))
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,25 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_make_demo_scenario_runs_and_leaves_database_and_log(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.demo", "--workdir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "----- transcript -----" in result.stdout
+    assert "Welcome to this SMART Recovery meeting" in result.stdout
+    assert "Your worksheet: DISARM" in result.stdout
+    assert "This meeting has ended" in result.stdout
+    assert (tmp_path / "smartbot.sqlite3").exists()
+    assert (tmp_path / "smartbot.log").exists()
