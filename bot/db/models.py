@@ -182,3 +182,10 @@ class Outbox(Base):
     result_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# Models kept in their own modules register on Base when imported here, at the end, after Base exists.
+from bot.db import (  # noqa: E402
+    models_participation as models_participation,
+    models_rota as models_rota,
+)

@@ -15,6 +15,8 @@ from bot.services.guild_config import GuildConfigService
 from bot.services.meetings.runner import MeetingRunner
 from bot.services.meetings.schedules import ScheduleService
 from bot.services.outbox import OutboxService
+from bot.services.rota import RotaService
+from bot.services.rota_timers import RotaTimers
 from bot.services.tools import ToolService
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,8 @@ class Services:
     schedules: ScheduleService
     meetings: MeetingRunner
     tools: ToolService
+    rota: RotaService
+    rota_timers: RotaTimers
 
     @classmethod
     def build(cls, database: Database, clock: Clock, *, tools_dir: Path | None = None) -> Services:
@@ -38,6 +42,7 @@ class Services:
         library = load_library(tools_dir or default_content_dir())
         for problem in library.problems:
             log.warning("SMART tool content problem (tool not served): %s", problem)
+        rota = RotaService(database, clock)
         return cls(
             app_state=AppStateService(database, clock),
             guild_config=GuildConfigService(database, clock),
@@ -45,4 +50,6 @@ class Services:
             schedules=ScheduleService(database, clock, templates),
             meetings=MeetingRunner(database, clock, templates, library),
             tools=ToolService(database, clock, library),
+            rota=rota,
+            rota_timers=RotaTimers(database, clock, rota),
         )

@@ -28,3 +28,11 @@ def require_facilitator(
     names = [f"<@&{role_id}>" for role_id in allowed if role_id]
     needed = " or ".join(names) if names else "the facilitator role (not set up yet: see /setup configure)"
     raise app_commands.CheckFailure(f"Only members with {needed} can do this.")
+
+
+def require_coordinator(interaction: discord.Interaction, settings: GuildSettings) -> None:
+    """Refuse members who are not coordinators (or server managers), naming the role."""
+    if has_any_role(interaction.user, [settings.coordinator_role_id]):
+        return
+    role = f"<@&{settings.coordinator_role_id}>" if settings.coordinator_role_id else "the coordinator role"
+    raise app_commands.CheckFailure(f"Only members with {role} (or Manage Server) can do this.")

@@ -67,6 +67,7 @@ class Delivery:
         """Let the runner do what is due, deliver the results, and set the next wake-up."""
         try:
             await self.bot.services.meetings.tick()
+            await self.bot.services.rota_timers.tick()
             await self.flush()
         except Exception:
             # A timer has no user to apologise to: log it; the next wake-up retries what is still due.
@@ -76,7 +77,9 @@ class Delivery:
 
     async def schedule_wake(self) -> None:
         """Arrange for `run_due` to run at the next instant something is due."""
-        when = await self.bot.services.meetings.next_due()
+        candidates = [await self.bot.services.meetings.next_due(), await self.bot.services.rota_timers.next_due()]
+        due = [when for when in candidates if when is not None]
+        when = min(due) if due else None
         if when is None:
             self.bot.scheduler.cancel(WAKE_JOB)
         else:
@@ -123,6 +126,8 @@ class Delivery:
         await self.bot.services.outbox.mark_sent(item.id, result)
         if result is not None and item.occurrence_id is not None:
             await self.bot.services.meetings.record_result(item.occurrence_id, item.kind, result)
+        if result is not None and item.kind == "cover":
+            await self.bot.services.rota.record_cover_message(int(item.payload["assignment_id"]), result)
         return True
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:
@@ -143,7 +148,7 @@ class Delivery:
     async def _perform(self, item: OutboxItem) -> int | None:
         payload: dict[str, Any] = item.payload
         kind = item.kind
-        if kind in ("message", "panel"):
+        if kind in ("message", "panel", "cover"):
             channel = await self._channel(await self._target(item))
             role = payload.get("ping_role_id")
             mentions = discord.AllowedMentions(roles=[discord.Object(role)]) if role else discord.AllowedMentions.none()
@@ -177,8 +182,10 @@ class Delivery:
             # Meeting life-cycle events for other cogs (e.g. participation counting), delivered like any step.
             self.bot.dispatch(payload["event"], item.guild_id, item.occurrence_id)
             return None
-        if kind == "nudge":
-            return await self._nudge(item)
+        if kind == "dm":
+            return await self._dm(item)
+        if kind == "cover_edit":
+            return await self._edit_cover(item)
         if kind in ("event_create", "event_edit", "event_status"):
             return await self._event(item)
         raise PermanentDeliveryError(f"unknown outbox kind {kind}")
@@ -195,20 +202,42 @@ class Delivery:
         await message.edit(content=item.payload["content"], view=build_view(buttons) if buttons else None)
         return None
 
-    async def _nudge(self, item: OutboxItem) -> int | None:
+    async def _dm(self, item: OutboxItem) -> int | None:
+        """DM a facilitator; when their DMs are closed, post in the fallback channel with a mention instead."""
         payload = item.payload
         user_id = payload.get("user_id")
+        view = build_view(payload["buttons"]) if payload.get("buttons") else discord.utils.MISSING
         if user_id:
             try:
                 user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
-                message = await user.send(payload["content"], nonce=item.nonce)
+                message = await user.send(payload["content"], nonce=item.nonce, view=view)
                 return message.id
             except discord.Forbidden:
-                log.info("A facilitator's DMs are closed; nudging in the facilitators' channel instead.")
+                log.info("A facilitator's DMs are closed; using the facilitators' channel instead.")
         if payload.get("channel_id"):
             channel = await self._channel(int(payload["channel_id"]))
-            message = await channel.send(payload["content"], nonce=item.nonce)
+            mention = f"<@{user_id}> " if user_id else ""
+            message = await channel.send(
+                f"{mention}{payload['content']}",
+                nonce=item.nonce,
+                view=build_view(payload["buttons"]) if payload.get("buttons") else discord.utils.MISSING,
+                allowed_mentions=discord.AllowedMentions(users=[discord.Object(user_id)])
+                if user_id
+                else discord.AllowedMentions.none(),
+            )
             return message.id
+        return None
+
+    async def _edit_cover(self, item: OutboxItem) -> int | None:
+        """Show a cover request as taken, without its button."""
+        message_id = await self.bot.services.rota.cover_message(int(item.payload["assignment_id"]))
+        settings = await self.bot.services.guild_config.get(item.guild_id)
+        if message_id is None or settings.facilitators_channel_id is None:
+            return None
+        channel = await self._channel(settings.facilitators_channel_id)
+        if not isinstance(channel, discord.TextChannel):
+            raise PermanentDeliveryError("facilitators' channel is not a text channel")
+        await channel.get_partial_message(message_id).edit(content=item.payload["content"], view=None)
         return None
 
     async def _event(self, item: OutboxItem) -> int | None:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.db.engine import Database
 from bot.db.models import GuildConfig, MeetingOccurrence, MeetingReminder
+from bot.db.models_rota import RotaMember
 from bot.domain import meeting_run
 from bot.domain.guild import DEFAULT_CRISIS_TEXT
 from bot.domain.meeting_format import DEFAULT_TEMPLATE, MeetingTemplate, PhaseSpec, opening_statement, phase_prompt
@@ -208,6 +209,9 @@ class MeetingRunner:
                     )
                     await request_events(session, row.guild_id, config, self.templates, now)
                 return False
+            if not manual and row.facilitator_id is None and await _uses_rota(session, row.guild_id):
+                await self._miss_for_lack_of_facilitator(session, row, config, now)
+                return False
             phases = self._phases(row, config)
             state = meeting_run.begin(phases, now)
             won = await _claim(
@@ -289,7 +293,7 @@ class MeetingRunner:
                             session,
                             now,
                             row.guild_id,
-                            "nudge",
+                            "dm",
                             {
                                 "user_id": row.facilitator_id,
                                 "channel_id": config.facilitators_channel_id if config else None,
@@ -298,6 +302,38 @@ class MeetingRunner:
                             },
                             occurrence_id=row.id,
                         )
+
+    async def _miss_for_lack_of_facilitator(
+        self, session: AsyncSession, row: MeetingOccurrence, config: GuildConfig | None, now: datetime
+    ) -> None:
+        values = {"state": "missed", "reason": "no facilitator"}
+        if not await _claim(session, row, state="scheduled", values=values):
+            return
+        if config and config.meetings_channel_id:
+            enqueue(
+                session,
+                now,
+                row.guild_id,
+                "message",
+                {
+                    "channel_id": config.meetings_channel_id,
+                    "content": f"We're sorry: **{row.title}** can't go ahead today because no facilitator is "
+                    "available. Please look after yourselves; `/crisis` shows where to get help, and "
+                    "`/meeting list` shows the next meeting.",
+                },
+                occurrence_id=row.id,
+            )
+        if row.event_id or row.event_requested:
+            enqueue(session, now, row.guild_id, "event_status", {"status": 4}, occurrence_id=row.id)
+        _alert_coordinators(
+            session,
+            config,
+            row,
+            now,
+            f"**{row.title}** {timestamp(row.starts_at)} did not go ahead: no facilitator was on the rota for it. "
+            "Members were told. It is recorded as missed (no facilitator).",
+        )
+        await request_events(session, row.guild_id, config, self.templates, now)
 
     # --- facilitator controls ------------------------------------------------------------------
 
@@ -539,6 +575,14 @@ class MeetingRunner:
             enqueue(session, now, row.guild_id, "event_status", {"status": 3}, occurrence_id=row.id)
         await request_events(session, row.guild_id, config, self.templates, now)
         log.info("Meeting %s completed (guild %s).", row.id, row.guild_id)
+
+
+async def _uses_rota(session: AsyncSession, guild_id: int) -> bool:
+    """Return whether the group staffs meetings from the rota (then an unstaffed meeting does not run)."""
+    found = await session.scalar(
+        select(RotaMember.id).where(RotaMember.guild_id == guild_id, RotaMember.active.is_(True)).limit(1)
+    )
+    return found is not None
 
 
 def _state_values(state: RunState) -> dict[str, Any]:

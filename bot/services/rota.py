@@ -1,0 +1,677 @@
+"""The facilitator rota: roster, fair assignment, confirmations, cover, escalation and recognition.
+
+Timed steps (ask to confirm, escalate, weekly post) are derived from assignment rows and their
+meeting's start, and each is claimed with a conditional UPDATE, so a restart repeats nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.db.engine import Database
+from bot.db.models import GuildConfig, MeetingOccurrence
+from bot.db.models_rota import RotaAssignment, RotaAway, RotaMember, RotaSettings
+from bot.domain import rota as planner
+from bot.domain.ics import IcsEvent, build_calendar
+from bot.domain.recurrence import ScheduleRule
+from bot.errors import ConflictError, InvalidInputError, NotFoundError
+from bot.services.meetings.common import timestamp
+from bot.services.outbox import enqueue
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HORIZON_WEEKS = 8
+FACILITATOR_MILESTONES = (10, 25, 50)
+GROUP_MEETING_MILESTONES = (50,)
+WEEKLY_POST_WEEKS = 2
+WEEKLY_POST_TIME = time(9, 0)
+ROLE_WORDS = {"lead": "lead", "co": "co-facilitator"}
+
+
+@dataclass(frozen=True)
+class Duty:
+    """One duty as the cogs show it."""
+
+    assignment_id: int
+    occurrence_id: int
+    title: str
+    starts_at: datetime
+    role: str
+    user_id: int | None
+    status: str
+
+    def line(self) -> str:
+        """Return the duty as one line with a Discord timestamp."""
+        who = f"<@{self.user_id}>" if self.user_id else "**cover needed**"
+        state = {"planned": "", "confirmed": " ✓", "open": ""}.get(self.status, "")
+        return f"{timestamp(self.starts_at)} · {self.title} · {ROLE_WORDS.get(self.role, self.role)}: {who}{state}"
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """What `/rota generate` did."""
+
+    duties: int
+    shortfalls: list[str]
+
+
+def _zone(config: GuildConfig | None) -> ZoneInfo:
+    return ZoneInfo(config.timezone) if config and config.timezone else ZoneInfo("UTC")
+
+
+class RotaService:
+    """Use cases of the facilitator rota."""
+
+    def __init__(self, database: Database, clock: Clock) -> None:
+        self._db = database
+        self._clock = clock
+
+    # --- roster -----------------------------------------------------------------------------------
+
+    async def join(
+        self, guild_id: int, user_id: int, *, roles: set[str], trained_since: date, max_per_month: int | None
+    ) -> None:
+        """Add (or update) a facilitator on the rota."""
+        unknown = roles - planner.FACILITATOR_ROLES
+        if not roles or unknown:
+            raise InvalidInputError("Roles must be some of: lead, co, host (for example `lead,co`).")
+        if trained_since > self._clock.now().date():
+            raise InvalidInputError("The training date can't be in the future.")
+        if max_per_month is not None and not 0 <= max_per_month <= 31:
+            raise InvalidInputError("The monthly maximum must be between 0 and 31.")
+        async with self._db.session() as session:
+            member = await session.scalar(
+                select(RotaMember).where(RotaMember.guild_id == guild_id, RotaMember.user_id == user_id)
+            )
+            if member is None:
+                member = RotaMember(guild_id=guild_id, user_id=user_id, joined_at=self._clock.now())
+                session.add(member)
+            member.roles = ",".join(sorted(roles))
+            member.trained_since = trained_since
+            member.max_per_month = max_per_month
+            member.active = True
+            if member.named_in_thanks is None:
+                member.named_in_thanks = True
+            if member.preferred_series is None:
+                member.preferred_series = ""
+
+    async def leave(self, guild_id: int, user_id: int) -> int:
+        """Take a facilitator off the rota; their upcoming duties open for cover. Return how many."""
+        async with self._db.session() as session:
+            member = await self._member(session, guild_id, user_id)
+            member.active = False
+            return await self._release(session, guild_id, user_id, self._clock.now(), None)
+
+    async def set_named(self, guild_id: int, user_id: int, named: bool) -> None:
+        """Choose whether milestones thank this facilitator by name."""
+        async with self._db.session() as session:
+            (await self._member(session, guild_id, user_id)).named_in_thanks = named
+
+    async def away(self, guild_id: int, user_id: int, first_day: date, last_day: date) -> int:
+        """Record days away (inclusive, local); duties in them open for cover. Return how many."""
+        if last_day < first_day:
+            raise InvalidInputError("The last day away must be on or after the first.")
+        if (last_day - first_day).days > 366:
+            raise InvalidInputError("Away periods can be at most a year; use `/rota leave` for longer.")
+        async with self._db.session() as session:
+            await self._member(session, guild_id, user_id)
+            zone = _zone(await session.get(GuildConfig, guild_id))
+            starts = datetime.combine(first_day, time(0), zone).astimezone(UTC)
+            ends = datetime.combine(last_day + timedelta(days=1), time(0), zone).astimezone(UTC)
+            if ends <= self._clock.now():
+                raise InvalidInputError("That period is already over.")
+            session.add(RotaAway(guild_id=guild_id, user_id=user_id, starts_at=starts, ends_at=ends))
+            return await self._release(session, guild_id, user_id, starts, ends)
+
+    async def back(self, guild_id: int, user_id: int) -> int:
+        """End every current or future time away; return how many periods were removed or shortened."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            await self._member(session, guild_id, user_id)
+            rows = (
+                await session.scalars(
+                    select(RotaAway).where(
+                        RotaAway.guild_id == guild_id, RotaAway.user_id == user_id, RotaAway.ends_at > now
+                    )
+                )
+            ).all()
+            for row in rows:
+                if row.starts_at >= now:
+                    await session.delete(row)
+                else:
+                    row.ends_at = now
+            return len(rows)
+
+    # --- planning ---------------------------------------------------------------------------------
+
+    async def generate(self, guild_id: int, weeks: int = DEFAULT_HORIZON_WEEKS) -> PlanSummary:
+        """Plan duties for the coming weeks; confirmed, pinned and open (cover) duties stay as they are."""
+        if not 1 <= weeks <= 26:
+            raise InvalidInputError("Plan between 1 and 26 weeks ahead.")
+        now = self._clock.now()
+        async with self._db.session() as session:
+            config = await session.get(GuildConfig, guild_id)
+            settings = await session.get(RotaSettings, guild_id)
+            zone = _zone(config)
+            occurrences = (
+                await session.scalars(
+                    select(MeetingOccurrence)
+                    .where(
+                        MeetingOccurrence.guild_id == guild_id,
+                        MeetingOccurrence.state == "scheduled",
+                        MeetingOccurrence.starts_at > now,
+                        MeetingOccurrence.starts_at <= now + timedelta(weeks=weeks),
+                    )
+                    .order_by(MeetingOccurrence.starts_at)
+                )
+            ).all()
+            members = (
+                await session.scalars(
+                    select(RotaMember).where(RotaMember.guild_id == guild_id, RotaMember.active.is_(True))
+                )
+            ).all()
+            if not members:
+                raise NotFoundError("Nobody is on the rota yet: facilitators join with `/rota join`.")
+            aways = (await session.scalars(select(RotaAway).where(RotaAway.guild_id == guild_id))).all()
+            by_occurrence = {o.id: o for o in occurrences}
+            current = (
+                await session.scalars(
+                    select(RotaAssignment).where(RotaAssignment.occurrence_id.in_(list(by_occurrence)))
+                )
+            ).all()
+            slots = [
+                planner.Slot(
+                    o.id, o.schedule_id, o.starts_at, o.ends_at, o.starts_at.astimezone(zone).strftime("%Y-%m")
+                )
+                for o in occurrences
+            ]
+            facilitators = [
+                planner.Facilitator(
+                    id=m.user_id,
+                    roles=frozenset(m.roles.split(",")),
+                    trained_since=m.trained_since,
+                    max_per_month=m.max_per_month,
+                    unavailable=tuple((a.starts_at, a.ends_at) for a in aways if a.user_id == m.user_id),
+                    preferred_series=frozenset(int(s) for s in m.preferred_series.split(",") if s.strip().isdigit()),
+                )
+                for m in members
+            ]
+            # Open duties (someone couldn't make it) wait for cover; regeneration doesn't fill them behind a
+            # volunteer's back, so they are planned around like fixed ones.
+            fixed_or_open = [a for a in current if a.status in ("confirmed", "open") or a.pinned]
+            existing = [
+                planner.Assignment(a.occurrence_id, a.role, a.user_id, confirmed=True)  # type: ignore[arg-type]
+                for a in fixed_or_open
+                if a.user_id is not None
+            ] + [
+                planner.Assignment(a.occurrence_id, a.role, a.user_id)  # type: ignore[arg-type]
+                for a in current
+                if a.status == "planned" and not a.pinned and a.user_id is not None
+            ]
+            history = await self._duty_counts(session, guild_id, before=now)
+            month_duties = await self._month_duties(session, guild_id, zone, now)
+            plan = planner.assign(
+                slots,
+                facilitators,
+                existing,
+                planner.RotaPolicy(max_consecutive=settings.max_consecutive if settings else 2),
+                today=now.astimezone(zone).date(),
+                history=history,
+                month_duties=month_duties,
+            )
+            kept = {(a.occurrence_id, a.role) for a in fixed_or_open}
+            await session.execute(
+                delete(RotaAssignment).where(
+                    RotaAssignment.occurrence_id.in_(list(by_occurrence)),
+                    RotaAssignment.status == "planned",
+                    RotaAssignment.pinned.is_(False),
+                )
+            )
+            await session.flush()
+            planned = 0
+            for assignment in plan.assignments:
+                if (assignment.occurrence_id, assignment.role) in kept:
+                    continue
+                session.add(
+                    RotaAssignment(
+                        guild_id=guild_id,
+                        occurrence_id=assignment.occurrence_id,
+                        role=assignment.role,
+                        user_id=assignment.facilitator_id,
+                        status="planned",
+                        pinned=False,
+                        confirm_sent=False,
+                        escalated=False,
+                        updated_at=now,
+                    )
+                )
+                planned += 1
+            await session.flush()
+            await self._sync_leads(session, list(by_occurrence))
+            shortfalls = [
+                f"{timestamp(by_occurrence[s.occurrence_id].starts_at)} {ROLE_WORDS[s.role]}: {s.reason}"
+                for s in plan.shortfalls
+            ]
+            if config and config.facilitators_channel_id:
+                # This post stands in for this week's weekly post.
+                if settings is None:
+                    settings = RotaSettings(
+                        guild_id=guild_id, confirm_hours_before=72, escalate_hours_before=24, max_consecutive=2
+                    )
+                    session.add(settings)
+                local_today = now.astimezone(zone).date()
+                settings.last_weekly_post = local_today - timedelta(days=local_today.weekday())
+                duties = await self._duties(session, guild_id, now, now + timedelta(weeks=WEEKLY_POST_WEEKS))
+                enqueue(
+                    session,
+                    now,
+                    guild_id,
+                    "message",
+                    {"channel_id": config.facilitators_channel_id, "content": rota_post(duties, "The rota is out")},
+                )
+            return PlanSummary(planned, shortfalls)
+
+    async def pin(self, guild_id: int, occurrence_id: int, role: str, user_id: int) -> Duty:
+        """Put a facilitator on a duty by hand; regeneration never moves it."""
+        if role not in ROLE_WORDS:
+            raise InvalidInputError("Role must be lead or co.")
+        now = self._clock.now()
+        async with self._db.session() as session:
+            occurrence = await session.get(MeetingOccurrence, occurrence_id)
+            if occurrence is None or occurrence.guild_id != guild_id or occurrence.state != "scheduled":
+                raise NotFoundError(f"There is no upcoming meeting {occurrence_id} here.")
+            await self._member(session, guild_id, user_id)
+            row = await session.scalar(
+                select(RotaAssignment).where(RotaAssignment.occurrence_id == occurrence_id, RotaAssignment.role == role)
+            )
+            if row is None:
+                row = RotaAssignment(
+                    guild_id=guild_id, occurrence_id=occurrence_id, role=role, confirm_sent=False, escalated=False
+                )
+                session.add(row)
+            row.user_id = user_id
+            row.status = "planned"
+            row.pinned = True
+            row.updated_at = now
+            await session.flush()
+            await self._sync_leads(session, [occurrence_id])
+            return await self._duty(session, row.id)
+
+    # --- confirmations and cover ----------------------------------------------------------------------
+
+    async def confirm(self, guild_id: int, assignment_id: int, user_id: int) -> Duty:
+        """Confirm one's own duty."""
+        async with self._db.session() as session:
+            won = await session.execute(
+                update(RotaAssignment)
+                .where(
+                    RotaAssignment.id == assignment_id,
+                    RotaAssignment.guild_id == guild_id,
+                    RotaAssignment.user_id == user_id,
+                    RotaAssignment.status.in_(("planned", "confirmed")),
+                )
+                .values(status="confirmed", updated_at=self._clock.now())
+            )
+            if won.rowcount != 1:  # type: ignore[attr-defined]
+                raise ConflictError("That duty isn't yours to confirm any more.")
+            return await self._duty(session, assignment_id)
+
+    async def decline(self, guild_id: int, assignment_id: int, user_id: int) -> Duty:
+        """Give up one's duty: it opens for cover and the facilitators are asked."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            won = await session.execute(
+                update(RotaAssignment)
+                .where(
+                    RotaAssignment.id == assignment_id,
+                    RotaAssignment.guild_id == guild_id,
+                    RotaAssignment.user_id == user_id,
+                    RotaAssignment.status.in_(("planned", "confirmed")),
+                )
+                .values(status="open", user_id=None, released_by=user_id, escalated=False, updated_at=now)
+            )
+            if won.rowcount != 1:  # type: ignore[attr-defined]
+                raise ConflictError("That duty isn't yours any more.")
+            row = await session.get(RotaAssignment, assignment_id)
+            assert row is not None  # noqa: S101 - just updated
+            await self._sync_leads(session, [row.occurrence_id])
+            await self._ask_for_cover(session, row, now)
+            return await self._duty(session, assignment_id)
+
+    async def swap(self, guild_id: int, user_id: int, on: date) -> Duty:
+        """Ask for cover for one's duty on a local date."""
+        async with self._db.session() as session:
+            zone = _zone(await session.get(GuildConfig, guild_id))
+            rows = (
+                await session.execute(
+                    select(RotaAssignment, MeetingOccurrence)
+                    .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
+                    .where(
+                        RotaAssignment.guild_id == guild_id,
+                        RotaAssignment.user_id == user_id,
+                        RotaAssignment.status.in_(("planned", "confirmed")),
+                        MeetingOccurrence.state == "scheduled",
+                    )
+                )
+            ).all()
+            matching = [a.id for a, o in rows if o.starts_at.astimezone(zone).date() == on]
+        if not matching:
+            raise NotFoundError(f"You have no duty on {on.isoformat()}. `/rota mine` lists yours.")
+        return await self.decline(guild_id, matching[0], user_id)
+
+    async def take(self, guild_id: int, assignment_id: int, user_id: int) -> tuple[Duty, int | None]:
+        """Take an open duty; the first eligible click wins. Return the duty and who released it."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            row = await session.get(RotaAssignment, assignment_id)
+            if row is None or row.guild_id != guild_id:
+                raise NotFoundError("That cover request no longer exists.")
+            member = await session.scalar(
+                select(RotaMember).where(
+                    RotaMember.guild_id == guild_id, RotaMember.user_id == user_id, RotaMember.active.is_(True)
+                )
+            )
+            if member is None:
+                raise InvalidInputError("Only facilitators on the rota can take a shift: join with `/rota join`.")
+            needed = {"lead": {"lead"}, "co": {"lead", "co"}}[row.role]
+            if not needed & set(member.roles.split(",")):
+                raise InvalidInputError(f"This shift needs someone who can {ROLE_WORDS[row.role]}.")
+            occurrence = await session.get(MeetingOccurrence, row.occurrence_id)
+            assert occurrence is not None  # noqa: S101 - foreign key
+            partner = await session.scalar(
+                select(RotaAssignment.id).where(
+                    RotaAssignment.occurrence_id == row.occurrence_id,
+                    RotaAssignment.user_id == user_id,
+                    RotaAssignment.id != row.id,
+                )
+            )
+            if partner is not None:
+                raise InvalidInputError("You already have the other duty at that meeting.")
+            away = await session.scalar(
+                select(RotaAway.id).where(
+                    RotaAway.guild_id == guild_id,
+                    RotaAway.user_id == user_id,
+                    RotaAway.starts_at < occurrence.ends_at,
+                    RotaAway.ends_at > occurrence.starts_at,
+                )
+            )
+            if away is not None:
+                raise InvalidInputError("You're marked as away then: use `/rota back` first if that changed.")
+            won = await session.execute(
+                update(RotaAssignment)
+                .where(RotaAssignment.id == assignment_id, RotaAssignment.status == "open")
+                .values(status="confirmed", user_id=user_id, updated_at=now, confirm_sent=True)
+            )
+            if won.rowcount != 1:  # type: ignore[attr-defined]
+                raise ConflictError("Someone else took this shift a moment ago. Thank you for offering!")
+            await session.refresh(row)
+            await self._sync_leads(session, [row.occurrence_id])
+            enqueue(
+                session,
+                now,
+                guild_id,
+                "cover_edit",
+                {
+                    "assignment_id": row.id,
+                    "content": f"Covered: {occurrence.title} {timestamp(occurrence.starts_at)} "
+                    f"({ROLE_WORDS[row.role]}) is taken by <@{user_id}>. Thank you!",
+                },
+            )
+            if row.released_by:
+                enqueue(
+                    session,
+                    now,
+                    guild_id,
+                    "dm",
+                    {
+                        "user_id": row.released_by,
+                        "content": f"Good news: <@{user_id}> is covering your {ROLE_WORDS[row.role]} duty at "
+                        f"{occurrence.title} {timestamp(occurrence.starts_at)}.",
+                    },
+                )
+            return await self._duty(session, assignment_id), row.released_by
+
+    async def guild_of(self, assignment_id: int) -> int:
+        """Return the group a duty belongs to (buttons in DMs carry no guild)."""
+        async with self._db.session() as session:
+            row = await session.get(RotaAssignment, assignment_id)
+            if row is None:
+                raise NotFoundError("That duty no longer exists.")
+            return row.guild_id
+
+    async def record_cover_message(self, assignment_id: int, message_id: int) -> None:
+        """Remember the cover request message so it can be updated when the shift is taken."""
+        async with self._db.session() as session:
+            await session.execute(
+                update(RotaAssignment).where(RotaAssignment.id == assignment_id).values(cover_message_id=message_id)
+            )
+
+    async def cover_message(self, assignment_id: int) -> int | None:
+        """Return the cover request message of a duty."""
+        async with self._db.session() as session:
+            row = await session.get(RotaAssignment, assignment_id)
+            return row.cover_message_id if row else None
+
+    # --- reading ----------------------------------------------------------------------------------------
+
+    async def show(self, guild_id: int, weeks: int = 4) -> list[Duty]:
+        """Return the duties of the coming weeks."""
+        if not 1 <= weeks <= 26:
+            raise InvalidInputError("Show between 1 and 26 weeks.")
+        now = self._clock.now()
+        async with self._db.session() as session:
+            return await self._duties(session, guild_id, now, now + timedelta(weeks=weeks))
+
+    async def mine(self, guild_id: int, user_id: int) -> list[Duty]:
+        """Return one facilitator's upcoming duties."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            duties = await self._duties(session, guild_id, now, now + timedelta(weeks=52))
+        return [duty for duty in duties if duty.user_id == user_id]
+
+    async def calendar(self, guild_id: int, user_id: int) -> bytes:
+        """Return one facilitator's upcoming duties as an iCalendar file."""
+        duties = await self.mine(guild_id, user_id)
+        async with self._db.session() as session:
+            zone = _zone(await session.get(GuildConfig, guild_id))
+            events = []
+            for duty in duties:
+                occurrence = await session.get(MeetingOccurrence, duty.occurrence_id)
+                assert occurrence is not None  # noqa: S101 - foreign key
+                local = duty.starts_at.astimezone(zone).replace(tzinfo=None)
+                events.append(
+                    IcsEvent(
+                        uid=f"duty-{duty.assignment_id}-guild-{guild_id}@smart-meetings-bot",
+                        summary=f"{duty.title} ({ROLE_WORDS[duty.role]})",
+                        description="Your facilitator duty. Use /rota swap if you can't make it.",
+                        rule=ScheduleRule(None, zone.key, local),
+                        duration=occurrence.ends_at - occurrence.starts_at,
+                    )
+                )
+        return build_calendar("My facilitator duties", events, generated_at=self._clock.now())
+
+    async def stats(self, guild_id: int) -> list[tuple[int, int, int]]:
+        """Return (user id, duties this month, duties this year) for held meetings, most first."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            zone = _zone(await session.get(GuildConfig, guild_id))
+            local = now.astimezone(zone)
+            month_start = datetime(local.year, local.month, 1, tzinfo=zone).astimezone(UTC)
+            year_start = datetime(local.year, 1, 1, tzinfo=zone).astimezone(UTC)
+            rows = (
+                await session.execute(
+                    select(RotaAssignment.user_id, MeetingOccurrence.starts_at)
+                    .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
+                    .where(
+                        RotaAssignment.guild_id == guild_id,
+                        RotaAssignment.user_id.is_not(None),
+                        MeetingOccurrence.state == "completed",
+                        MeetingOccurrence.starts_at >= year_start,
+                    )
+                )
+            ).all()
+        totals: dict[int, list[int]] = {}
+        for user_id, starts_at in rows:
+            counts = totals.setdefault(cast(int, user_id), [0, 0])
+            counts[1] += 1
+            if starts_at >= month_start:
+                counts[0] += 1
+        return sorted(((u, m, y) for u, (m, y) in totals.items()), key=lambda row: (-row[2], row[0]))
+
+    # --- internals -------------------------------------------------------------------------------------
+
+    async def _member(self, session: AsyncSession, guild_id: int, user_id: int) -> RotaMember:
+        member = await session.scalar(
+            select(RotaMember).where(RotaMember.guild_id == guild_id, RotaMember.user_id == user_id)
+        )
+        if member is None:
+            raise NotFoundError("You're not on the rota. Facilitators join with `/rota join`.")
+        return member
+
+    async def _release(
+        self, session: AsyncSession, guild_id: int, user_id: int, starts: datetime, ends: datetime | None
+    ) -> int:
+        now = self._clock.now()
+        query = (
+            select(RotaAssignment)
+            .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
+            .where(
+                RotaAssignment.guild_id == guild_id,
+                RotaAssignment.user_id == user_id,
+                RotaAssignment.status.in_(("planned", "confirmed")),
+                MeetingOccurrence.state == "scheduled",
+                MeetingOccurrence.starts_at > max(now, starts),
+            )
+        )
+        if ends is not None:
+            query = query.where(MeetingOccurrence.starts_at < ends)
+        rows = (await session.scalars(query)).all()
+        for row in rows:
+            row.status = "open"
+            row.user_id = None
+            row.released_by = user_id
+            row.escalated = False
+            row.updated_at = now
+            await session.flush()
+            await self._ask_for_cover(session, row, now)
+        await self._sync_leads(session, [row.occurrence_id for row in rows])
+        return len(rows)
+
+    async def _ask_for_cover(self, session: AsyncSession, row: RotaAssignment, now: datetime) -> None:
+        config = await session.get(GuildConfig, row.guild_id)
+        occurrence = await session.get(MeetingOccurrence, row.occurrence_id)
+        assert occurrence is not None  # noqa: S101 - foreign key
+        if config is None or not config.facilitators_channel_id:
+            log.warning("Guild %s has no facilitators' channel; cover request not posted.", row.guild_id)
+            return
+        enqueue(
+            session,
+            now,
+            row.guild_id,
+            "cover",
+            {
+                "assignment_id": row.id,
+                "channel_id": config.facilitators_channel_id,
+                "content": f"Cover needed: **{occurrence.title}** {timestamp(occurrence.starts_at)} "
+                f"({timestamp(occurrence.starts_at, 'R')}), {ROLE_WORDS[row.role]}. Can you take it?",
+                "buttons": [{"label": "Take this shift", "custom_id": f"rota:take:{row.id}", "style": "success"}],
+            },
+        )
+
+    async def _sync_leads(self, session: AsyncSession, occurrence_ids: list[int]) -> None:
+        """Make each meeting's facilitator the rota's lead (or nobody while the lead duty is open)."""
+        for occurrence_id in set(occurrence_ids):
+            lead = await session.scalar(
+                select(RotaAssignment.user_id).where(
+                    RotaAssignment.occurrence_id == occurrence_id, RotaAssignment.role == "lead"
+                )
+            )
+            await session.execute(
+                update(MeetingOccurrence)
+                .where(MeetingOccurrence.id == occurrence_id, MeetingOccurrence.state == "scheduled")
+                .values(facilitator_id=lead)
+            )
+
+    async def _duties(self, session: AsyncSession, guild_id: int, start: datetime, end: datetime) -> list[Duty]:
+        rows = (
+            await session.execute(
+                select(RotaAssignment, MeetingOccurrence)
+                .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
+                .where(
+                    RotaAssignment.guild_id == guild_id,
+                    MeetingOccurrence.state.in_(("scheduled", "running")),
+                    MeetingOccurrence.starts_at >= start,
+                    MeetingOccurrence.starts_at < end,
+                )
+                .order_by(MeetingOccurrence.starts_at, RotaAssignment.role.desc())
+            )
+        ).all()
+        return [_duty(a, o) for a, o in rows]
+
+    async def _duty(self, session: AsyncSession, assignment_id: int) -> Duty:
+        row = (
+            await session.execute(
+                select(RotaAssignment, MeetingOccurrence)
+                .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
+                .where(RotaAssignment.id == assignment_id)
+            )
+        ).one()
+        return _duty(row[0], row[1])
+
+    async def _duty_counts(self, session: AsyncSession, guild_id: int, *, before: datetime | None) -> dict[int, int]:
+        query = (
+            select(RotaAssignment.user_id, func.count())
+            .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
+            .where(
+                RotaAssignment.guild_id == guild_id,
+                RotaAssignment.user_id.is_not(None),
+                MeetingOccurrence.state == "completed",
+            )
+            .group_by(RotaAssignment.user_id)
+        )
+        if before is not None:
+            query = query.where(MeetingOccurrence.starts_at < before)
+        return {cast(int, user_id): int(count) for user_id, count in (await session.execute(query)).all()}
+
+    async def _month_duties(
+        self, session: AsyncSession, guild_id: int, zone: ZoneInfo, now: datetime
+    ) -> dict[tuple[int, str], int]:
+        local = now.astimezone(zone)
+        month_start = datetime(local.year, local.month, 1, tzinfo=zone).astimezone(UTC)
+        rows = (
+            await session.execute(
+                select(RotaAssignment.user_id, MeetingOccurrence.starts_at)
+                .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
+                .where(
+                    RotaAssignment.guild_id == guild_id,
+                    RotaAssignment.user_id.is_not(None),
+                    MeetingOccurrence.starts_at >= month_start,
+                    MeetingOccurrence.starts_at <= now,
+                    MeetingOccurrence.state.in_(("completed", "running")),
+                )
+            )
+        ).all()
+        counts: dict[tuple[int, str], int] = {}
+        for user_id, starts_at in rows:
+            key = (cast(int, user_id), starts_at.astimezone(zone).strftime("%Y-%m"))
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
+
+def _duty(row: RotaAssignment, occurrence: MeetingOccurrence) -> Duty:
+    return Duty(row.id, occurrence.id, occurrence.title, occurrence.starts_at, row.role, row.user_id, row.status)
+
+
+def rota_post(duties: list[Duty], heading: str) -> str:
+    """Return the rota as a message for the facilitators' channel."""
+    if not duties:
+        return f"**{heading}**\nNo duties planned yet."
+    return f"**{heading}**\n" + "\n".join(duty.line() for duty in duties)

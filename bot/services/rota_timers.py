@@ -1,0 +1,258 @@
+"""The rota's timed steps and its thanks: confirmations, escalation, the weekly post, milestones.
+
+Each step is derived from assignment rows and their meeting's start, and claimed with a conditional
+UPDATE, so after a restart (or with several processes) it happens once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.db.engine import Database
+from bot.db.models import GuildConfig, MeetingOccurrence
+from bot.db.models_rota import RotaAssignment, RotaMember, RotaMilestone, RotaSettings
+from bot.services.meetings.common import timestamp
+from bot.services.outbox import enqueue
+from bot.services.rota import (
+    FACILITATOR_MILESTONES,
+    GROUP_MEETING_MILESTONES,
+    ROLE_WORDS,
+    RotaService,
+    WEEKLY_POST_TIME,
+    WEEKLY_POST_WEEKS,
+    _zone,
+    rota_post,
+)
+
+log = logging.getLogger(__name__)
+
+
+class RotaTimers:
+    """What the rota does by the clock, and the thanks after each meeting."""
+
+    def __init__(self, database: Database, clock: Clock, rota: RotaService) -> None:
+        self._db = database
+        self._clock = clock
+        self._rota = rota
+
+    # --- timers -------------------------------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Ask for confirmations, escalate to coordinators, and post the weekly rota when due."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            rows = (
+                await session.execute(
+                    select(RotaAssignment, MeetingOccurrence, RotaSettings)
+                    .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
+                    .outerjoin(RotaSettings, RotaSettings.guild_id == RotaAssignment.guild_id)
+                    .where(MeetingOccurrence.state == "scheduled", MeetingOccurrence.starts_at > now)
+                )
+            ).all()
+            for row, occurrence, settings in rows:
+                confirm_at, escalate_at = _step_times(occurrence.starts_at, settings)
+                config = await session.get(GuildConfig, row.guild_id)
+                if row.status == "planned" and not row.confirm_sent and now >= confirm_at:
+                    if await _claim(session, row.id, confirm_sent=False, values={"confirm_sent": True}):
+                        enqueue(session, now, row.guild_id, "dm", _confirm_request(row, occurrence, config))
+                if row.status in ("planned", "open") and not row.escalated and now >= escalate_at:
+                    if await _claim(session, row.id, escalated=False, values={"escalated": True}):
+                        _alert_coordinators(session, now, config, _escalation_text(row, occurrence))
+        await self._weekly_posts(now)
+
+    async def next_due(self) -> datetime | None:
+        """Return the earliest instant at which `tick` has something to do."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            rows = (
+                await session.execute(
+                    select(RotaAssignment, MeetingOccurrence.starts_at, RotaSettings)
+                    .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
+                    .outerjoin(RotaSettings, RotaSettings.guild_id == RotaAssignment.guild_id)
+                    .where(
+                        MeetingOccurrence.state == "scheduled",
+                        MeetingOccurrence.starts_at > now,
+                        RotaAssignment.status.in_(("planned", "open")),
+                    )
+                )
+            ).all()
+            guilds = (await session.scalars(select(RotaMember.guild_id).distinct())).all()
+            due: list[datetime] = []
+            for row, starts_at, settings in rows:
+                confirm_at, escalate_at = _step_times(starts_at, settings)
+                if row.status == "planned" and not row.confirm_sent:
+                    due.append(confirm_at)
+                if not row.escalated:
+                    due.append(escalate_at)
+            for guild_id in guilds:
+                due.append(
+                    _next_weekly_post(
+                        now,
+                        _zone(await session.get(GuildConfig, guild_id)),
+                        (await session.get(RotaSettings, guild_id)),
+                    )
+                )
+        return min(due) if due else None
+
+    async def _weekly_posts(self, now: datetime) -> None:
+        async with self._db.session() as session:
+            guilds = (
+                await session.scalars(select(RotaMember.guild_id).where(RotaMember.active.is_(True)).distinct())
+            ).all()
+            for guild_id in guilds:
+                config = await session.get(GuildConfig, guild_id)
+                if config is None or not config.facilitators_channel_id:
+                    continue
+                zone = _zone(config)
+                monday = _monday(now.astimezone(zone).date())
+                if now < datetime.combine(monday, WEEKLY_POST_TIME, zone):
+                    continue
+                settings = await session.get(RotaSettings, guild_id)
+                if settings is None:
+                    settings = RotaSettings(
+                        guild_id=guild_id, confirm_hours_before=72, escalate_hours_before=24, max_consecutive=2
+                    )
+                    session.add(settings)
+                    await session.flush()
+                if settings.last_weekly_post == monday:
+                    continue
+                won = await session.execute(
+                    update(RotaSettings)
+                    .where(
+                        RotaSettings.guild_id == guild_id,
+                        (RotaSettings.last_weekly_post.is_(None)) | (RotaSettings.last_weekly_post != monday),
+                    )
+                    .values(last_weekly_post=monday)
+                )
+                if won.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
+                duties = await self._rota._duties(session, guild_id, now, now + timedelta(weeks=WEEKLY_POST_WEEKS))
+                enqueue(
+                    session,
+                    now,
+                    guild_id,
+                    "message",
+                    {"channel_id": config.facilitators_channel_id, "content": rota_post(duties, "This week's rota")},
+                )
+
+    # --- recognition -----------------------------------------------------------------------------------
+
+    async def celebrate(self, guild_id: int, occurrence_id: int) -> int:
+        """Thank facilitators and the group for milestones reached by this meeting; return how many."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            config = await session.get(GuildConfig, guild_id)
+            if config is None or not config.facilitators_channel_id:
+                return 0
+            occurrence = await session.get(MeetingOccurrence, occurrence_id)
+            if occurrence is None or occurrence.state != "completed":
+                return 0
+            messages: list[tuple[str, str]] = []
+            on_duty = (
+                await session.scalars(
+                    select(RotaAssignment.user_id).where(
+                        RotaAssignment.occurrence_id == occurrence_id, RotaAssignment.user_id.is_not(None)
+                    )
+                )
+            ).all()
+            for user_id in on_duty:
+                assert user_id is not None  # noqa: S101 - filtered above
+                count = (await self._rota._duty_counts(session, guild_id, before=None)).get(user_id, 0)
+                if count in FACILITATOR_MILESTONES:
+                    member = await session.scalar(
+                        select(RotaMember).where(RotaMember.guild_id == guild_id, RotaMember.user_id == user_id)
+                    )
+                    who = f"<@{user_id}>" if member is None or member.named_in_thanks else "One of our facilitators"
+                    messages.append(
+                        (f"facilitator:{user_id}:{count}", f"🎉 {who} has now facilitated {count} meetings. Thank you!")
+                    )
+            held = await session.scalar(
+                select(func.count())
+                .select_from(MeetingOccurrence)
+                .where(MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == "completed")
+            )
+            if int(held or 0) in GROUP_MEETING_MILESTONES:
+                messages.append((f"group:meetings:{held}", f"🎉 This group has now held {held} meetings together."))
+            first = await session.scalar(
+                select(func.min(MeetingOccurrence.actual_start)).where(
+                    MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == "completed"
+                )
+            )
+            if first is not None and now - first >= timedelta(days=365):
+                messages.append(
+                    ("group:anniversary:1", "🎉 This group is one year old. Thank you to everyone who keeps it going.")
+                )
+            sent = 0
+            for key, text in messages:
+                exists = await session.scalar(
+                    select(RotaMilestone.id).where(RotaMilestone.guild_id == guild_id, RotaMilestone.key == key)
+                )
+                if exists is not None:
+                    continue
+                session.add(RotaMilestone(guild_id=guild_id, key=key, celebrated_at=now))
+                enqueue(
+                    session, now, guild_id, "message", {"channel_id": config.facilitators_channel_id, "content": text}
+                )
+                sent += 1
+            return sent
+
+
+def _step_times(starts_at: datetime, settings: RotaSettings | None) -> tuple[datetime, datetime]:
+    confirm = settings.confirm_hours_before if settings else 72
+    escalate = settings.escalate_hours_before if settings else 24
+    return starts_at - timedelta(hours=confirm), starts_at - timedelta(hours=escalate)
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _next_weekly_post(now: datetime, zone: ZoneInfo, settings: RotaSettings | None) -> datetime:
+    monday = _monday(now.astimezone(zone).date())
+    this_week = datetime.combine(monday, WEEKLY_POST_TIME, zone)
+    if settings is None or settings.last_weekly_post != monday:
+        return max(this_week, now).astimezone(UTC)
+    return datetime.combine(monday + timedelta(days=7), WEEKLY_POST_TIME, zone).astimezone(UTC)
+
+
+async def _claim(session: AsyncSession, assignment_id: int, *, values: dict[str, object], **expected: object) -> bool:
+    conditions = [RotaAssignment.id == assignment_id]
+    conditions += [getattr(RotaAssignment, column) == value for column, value in expected.items()]
+    result = await session.execute(update(RotaAssignment).where(and_(*conditions)).values(**values))
+    won: bool = result.rowcount == 1  # type: ignore[attr-defined]
+    return won
+
+
+def _confirm_request(
+    row: RotaAssignment, occurrence: MeetingOccurrence, config: GuildConfig | None
+) -> dict[str, object]:
+    return {
+        "user_id": row.user_id,
+        "channel_id": config.facilitators_channel_id if config else None,
+        "content": f"You're down to {ROLE_WORDS[row.role]} **{occurrence.title}** {timestamp(occurrence.starts_at)} "
+        f"({timestamp(occurrence.starts_at, 'R')}). Can you make it?",
+        "buttons": [
+            {"label": "Confirm", "custom_id": f"rota:confirm:{row.id}", "style": "success"},
+            {"label": "Can't make it", "custom_id": f"rota:decline:{row.id}", "style": "secondary"},
+        ],
+    }
+
+
+def _escalation_text(row: RotaAssignment, occurrence: MeetingOccurrence) -> str:
+    when = f"**{occurrence.title}** {timestamp(occurrence.starts_at)} ({timestamp(occurrence.starts_at, 'R')})"
+    if row.status == "open":
+        return f"Cover is still needed for {when}: the {ROLE_WORDS[row.role]} duty is open."
+    return f"<@{row.user_id}> hasn't confirmed the {ROLE_WORDS[row.role]} duty for {when}."
+
+
+def _alert_coordinators(session: AsyncSession, now: datetime, config: GuildConfig | None, text: str) -> None:
+    if config is None or not config.coordinators_channel_id:
+        log.warning("A rota alert could not be sent: no coordinators' channel.")
+        return
+    enqueue(session, now, config.guild_id, "message", {"channel_id": config.coordinators_channel_id, "content": text})

@@ -1,0 +1,174 @@
+"""End to end: the facilitator rota through the real bot and the sandbox, driven by an injected clock."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+
+from tests.e2e.conftest import BotHarness, Group, configure
+from tests.e2e.test_meetings import START, schedule_tuesday
+from tests.sandbox.models import Member
+from tests.sandbox.server import Sandbox
+
+pytestmark = pytest.mark.e2e
+
+
+async def rota_group(sandbox: Sandbox, group: Group, harness: BotHarness) -> list[Member]:
+    """Three facilitators on the rota, a weekly meeting, and a generated plan."""
+    await harness.start()
+    await configure(sandbox, group)
+    extra = [
+        await sandbox.actors.create_member(group.guild, name, roles=[group.facilitator_role]) for name in ("flo", "gil")
+    ]
+    people = [group.facilitator, *extra]
+    for person in people:
+        answer = await (
+            await sandbox.actors.invoke(
+                group.guild, person, "rota join", {"roles": "lead,co", "trained_since": "2024-01-15"}
+            )
+        ).response()
+        assert "on the rota" in answer.content, answer.content
+    await schedule_tuesday(sandbox, group)
+    generated = await (
+        await sandbox.actors.invoke(group.guild, group.coordinator, "rota generate", {"weeks": 4})
+    ).response()
+    assert "Planned 8 duty(ies)" in generated.content, generated.content
+    await harness.idle()
+    return people
+
+
+def last_cover_request(sandbox: Sandbox, group: Group):
+    return next(m for m in reversed(sandbox.channel_messages(group.facilitators)) if "Cover needed" in m.content)
+
+
+def duty_holders(sandbox: Sandbox, group: Group, people: list[Member]) -> tuple[Member, Member, Member]:
+    """Return (lead, co, free) for the first meeting, read from the posted rota."""
+    post = next(m for m in sandbox.channel_messages(group.facilitators) if "The rota is out" in m.content)
+    first_lines = post.content.splitlines()[1:3]
+    lead = next(p for p in people if f"lead: <@{p.user.id}>" in first_lines[0] + first_lines[1])
+    co = next(p for p in people if f"co-facilitator: <@{p.user.id}>" in first_lines[0] + first_lines[1])
+    free = next(p for p in people if p not in (lead, co))
+    return lead, co, free
+
+
+async def test_plan_is_posted_and_confirmed(sandbox: Sandbox, group: Group, harness: BotHarness) -> None:
+    people = await rota_group(sandbox, group, harness)
+    lead, co, _free = duty_holders(sandbox, group, people)
+    assert lead is not co
+    await harness.advance_to(START - timedelta(hours=72))
+    request = sandbox.dms(lead)[-1]
+    assert "Can you make it?" in request.content
+    answer = await (await sandbox.actors.click(lead, request, label="Confirm")).response()
+    assert "confirmed" in answer.data["content"]
+    mine = await (await sandbox.actors.invoke(group.guild, lead, "rota mine")).response()
+    assert "✓" in mine.content.splitlines()[1]
+    await harness.advance_to(START - timedelta(hours=24))
+    assert not any(
+        "hasn't confirmed" in m.content and str(lead.user.id) in m.content
+        for m in sandbox.channel_messages(group.coordinators)
+    )
+
+
+async def test_decline_leads_to_cover_taken_by_another(sandbox: Sandbox, group: Group, harness: BotHarness) -> None:
+    people = await rota_group(sandbox, group, harness)
+    lead, _co, free = duty_holders(sandbox, group, people)
+    await harness.advance_to(START - timedelta(hours=72))
+    await (await sandbox.actors.click(lead, sandbox.dms(lead)[-1], label="Can't make it")).response()
+    await harness.idle()
+    cover = last_cover_request(sandbox, group)
+    taken = await (await sandbox.actors.click(free, cover, label="Take this shift")).response()
+    assert "It's yours" in taken.content
+    await harness.idle()
+    assert f"taken by <@{free.user.id}>" in sandbox.state.messages[cover.id].content
+    assert sandbox.state.messages[cover.id].components == []
+    assert any("is covering your" in m.content for m in sandbox.dms(lead))
+    # The cover is now the meeting's facilitator: the meeting runs with them.
+    await harness.advance_to(START)
+    assert not any("no facilitator" in m.content for m in sandbox.channel_messages(group.meetings))
+
+
+async def test_two_simultaneous_takes_have_exactly_one_winner(
+    sandbox: Sandbox, group: Group, harness: BotHarness
+) -> None:
+    people = await rota_group(sandbox, group, harness)
+    lead, co, free = duty_holders(sandbox, group, people)
+    fourth = await sandbox.actors.create_member(group.guild, "hal", roles=[group.facilitator_role])
+    await (
+        await sandbox.actors.invoke(group.guild, fourth, "rota join", {"roles": "lead", "trained_since": "2023-05-01"})
+    ).response()
+    swap = await (await sandbox.actors.invoke(group.guild, lead, "rota swap", {"date": "2026-12-01"})).response()
+    assert "asked the facilitators" in swap.content
+    await harness.idle()
+    cover = last_cover_request(sandbox, group)
+    clicks = await asyncio.gather(
+        sandbox.actors.click(free, cover, label="Take this shift"),
+        sandbox.actors.click(fourth, cover, label="Take this shift"),
+    )
+    answers = [await handle.response() for handle in clicks]
+    winners = [a for a in answers if "It's yours" in a.content]
+    losers = [a for a in answers if "Someone else took" in a.content]
+    assert len(winners) == 1 and len(losers) == 1
+
+
+async def test_unconfirmed_duty_escalates_at_24_hours(sandbox: Sandbox, group: Group, harness: BotHarness) -> None:
+    people = await rota_group(sandbox, group, harness)
+    lead, _co, _free = duty_holders(sandbox, group, people)
+    await harness.advance_to(START - timedelta(hours=25))
+    assert not any("hasn't confirmed" in m.content for m in sandbox.channel_messages(group.coordinators))
+    await harness.advance_to(START - timedelta(hours=24))
+    alerts = [m.content for m in sandbox.channel_messages(group.coordinators) if "hasn't confirmed" in m.content]
+    assert any(f"<@{lead.user.id}>" in alert for alert in alerts)
+
+
+async def test_a_member_cannot_join_the_rota(sandbox: Sandbox, group: Group, harness: BotHarness) -> None:
+    await harness.start()
+    await configure(sandbox, group)
+    refused = await (
+        await sandbox.actors.invoke(
+            group.guild, group.member, "rota join", {"roles": "lead", "trained_since": "2024-01-01"}
+        )
+    ).response()
+    assert refused.ephemeral and f"<@&{group.facilitator_role.id}>" in refused.content
+    generate = await (await sandbox.actors.invoke(group.guild, group.facilitator, "rota generate")).response()
+    assert generate.ephemeral and f"<@&{group.coordinator_role.id}>" in generate.content
+
+
+async def test_restart_keeps_pending_confirmations_and_escalations(
+    sandbox: Sandbox, group: Group, harness: BotHarness
+) -> None:
+    people = await rota_group(sandbox, group, harness)
+    lead, _co, _free = duty_holders(sandbox, group, people)
+    await harness.kill()
+    harness.clock.set(START - timedelta(hours=70))  # the 72-hour request fell due while the bot was down
+    await harness.start()
+    requests = [m for m in sandbox.dms(lead) if "Can you make it?" in m.content]
+    assert len(requests) == 1
+    await harness.kill()
+    await harness.start()
+    assert len([m for m in sandbox.dms(lead) if "Can you make it?" in m.content]) == 1  # not asked twice
+    await harness.advance_to(START - timedelta(hours=24))
+    assert any("hasn't confirmed" in m.content for m in sandbox.channel_messages(group.coordinators))
+
+
+async def test_meeting_without_a_facilitator_does_not_run(sandbox: Sandbox, group: Group, harness: BotHarness) -> None:
+    people = await rota_group(sandbox, group, harness)
+    lead, _co, _free = duty_holders(sandbox, group, people)
+    await (await sandbox.actors.invoke(group.guild, lead, "rota swap", {"date": "2026-12-01"})).response()
+    await harness.advance_to(START)
+    notice = sandbox.last_message(group.meetings)
+    assert "can't go ahead today" in notice.content and "no facilitator" in notice.content
+    assert any("did not go ahead" in m.content for m in sandbox.channel_messages(group.coordinators))
+    assert not [c for c in group.guild.channels.values() if c.is_thread]
+
+
+async def test_calendar_and_stats(sandbox: Sandbox, group: Group, harness: BotHarness) -> None:
+    people = await rota_group(sandbox, group, harness)
+    lead, _co, _free = duty_holders(sandbox, group, people)
+    handle = await sandbox.actors.invoke(group.guild, lead, "rota calendar")
+    response = await handle.response()
+    assert response.ephemeral
+    assert response.message.attachments[0]["filename"] == "my-duties.ics"
+    stats = await (await sandbox.actors.invoke(group.guild, group.coordinator, "rota stats")).response()
+    assert "No meetings held" in stats.content
