@@ -94,6 +94,8 @@ class MeetingSchedule(Base):
     """A recurring (or one-off) meeting: an RFC 5545 RRULE in the group's IANA zone."""
 
     __tablename__ = "meeting_schedule"
+    # Ids appear in buttons and messages: SQLite must never hand a deleted row's id to a new one.
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
@@ -112,10 +114,13 @@ class MeetingSchedule(Base):
 
 
 class MeetingOccurrence(Base):
-    """One meeting on one date: scheduled, running, completed, cancelled or missed."""
+    """One meeting on one date: scheduled, running, completed, cancelled, missed, or superseded by an edit."""
 
     __tablename__ = "meeting_occurrence"
-    __table_args__ = (UniqueConstraint("schedule_id", "local_start", name="uq_meeting_occurrence_schedule_local"),)
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "local_start", name="uq_meeting_occurrence_schedule_local"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
@@ -151,7 +156,10 @@ class MeetingReminder(Base):
     """A pending reminder ping, claimed once when it is sent."""
 
     __tablename__ = "meeting_reminder"
-    __table_args__ = (UniqueConstraint("occurrence_id", "offset_minutes", name="uq_meeting_reminder_offset"),)
+    __table_args__ = (
+        UniqueConstraint("occurrence_id", "offset_minutes", name="uq_meeting_reminder_offset"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
@@ -169,6 +177,7 @@ class Outbox(Base):
     """
 
     __tablename__ = "outbox"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     guild_id: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -130,17 +130,31 @@ class ScheduleService:
         self, session: AsyncSession, schedule: MeetingSchedule, config: GuildConfig | None, now: datetime
     ) -> int:
         rule = ScheduleRule(schedule.rrule, schedule.timezone, datetime.fromisoformat(schedule.dtstart_local))
-        existing = set(
-            (
-                await session.scalars(
-                    select(MeetingOccurrence.local_start).where(MeetingOccurrence.schedule_id == schedule.id)
-                )
+        existing = {
+            row.local_start: row
+            for row in (
+                await session.scalars(select(MeetingOccurrence).where(MeetingOccurrence.schedule_id == schedule.id))
             ).all()
-        )
+        }
         added = 0
         for occurrence in expand(rule, now, now + MATERIALISE_HORIZON):
             local = occurrence.local.isoformat()
-            if local in existing:
+            previous = existing.get(local)
+            if previous is not None and previous.state == "superseded":
+                # An edit moved the series back onto a date it had left: the same row comes back to life.
+                previous.state = "scheduled"
+                previous.reason = None
+                previous.event_id = None
+                previous.event_requested = False
+                previous.starts_at = occurrence.utc
+                previous.ends_at = occurrence.utc + timedelta(minutes=schedule.duration_minutes)
+                previous.title = schedule.title
+                previous.location_kind = schedule.location_kind
+                previous.channel_id = schedule.channel_id
+                add_reminders(session, previous, config, now)
+                added += 1
+                continue
+            if previous is not None:
                 continue
             row = MeetingOccurrence(
                 guild_id=schedule.guild_id,
@@ -312,12 +326,14 @@ class ScheduleService:
             for row in rows:
                 occurrence = wanted.get(row.local_start)
                 if occurrence is None:
-                    # The meeting moved to another day: this date no longer happens. It never started,
-                    # so it holds no participation data; its event is cancelled with it.
+                    # The series moved: this date no longer happens. It is kept as "superseded" (not
+                    # "cancelled": nobody cancelled a meeting) so its event can still be cancelled through
+                    # the outbox, and members never see it again.
+                    row.state = "superseded"
+                    row.reason = "rescheduled"
                     if row.event_id or row.event_requested:
                         enqueue(session, now, guild_id, "event_status", {"status": 4}, occurrence_id=row.id)
                     await session.execute(delete(MeetingReminder).where(MeetingReminder.occurrence_id == row.id))
-                    await session.delete(row)
                     continue
                 row.title = schedule.title
                 row.starts_at = occurrence.utc

@@ -113,3 +113,88 @@ async def test_late_start_within_grace_opens_with_a_note(services, database, clo
     await runner.tick()
     contents = [p.get("content", "") for k, p in await outbox(database) if k == "message"]
     assert any("late start" in c for c in contents)
+
+
+async def test_phase_timer_nudges_then_advances_when_the_template_says_so(services, database, clock):
+    schedules, runner = services
+    await schedules.create(GUILD, weekly(template_slug="discussion-60", duration_minutes=60))
+    start = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
+    clock.set(start)
+    await runner.tick()
+    occurrence = (await schedules.upcoming(GUILD, limit=1))[0]
+    for index in range(6):  # walk to the closing phase, which advances (ends) on its own
+        occurrence = await runner.control(GUILD, occurrence.id, "next", index, user_id=9)
+    assert occurrence.phase_index == 6
+    deadline = occurrence.phase_deadline
+    assert deadline == start + timedelta(minutes=4)
+    clock.set(deadline - timedelta(minutes=3))
+    await runner.tick()
+    nudges = [p for k, p in await outbox(database) if k == "dm"]
+    assert nudges and nudges[-1]["user_id"] == 9 and "3 minutes left in closing" in nudges[-1]["content"]
+    assert await runner.next_due() == deadline
+    clock.set(deadline)
+    await runner.tick()
+    assert (await runner.get(occurrence.id)).state == "completed"
+
+
+async def test_manual_phases_only_nudge_and_extend_pause_resume_move_the_deadline(services, clock):
+    schedules, runner = services
+    await schedules.create(GUILD, weekly())
+    start = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
+    clock.set(start)
+    await runner.tick()
+    occurrence = (await schedules.upcoming(GUILD, limit=1))[0]
+    assert occurrence.phase_deadline == start + timedelta(minutes=5)
+    extended = await runner.control(GUILD, occurrence.id, "extend", 0, user_id=9)
+    assert extended.phase_deadline == start + timedelta(minutes=10)
+    clock.set(start + timedelta(minutes=4))
+    paused = await runner.control(GUILD, occurrence.id, "pause", 0, user_id=9)
+    assert paused.paused and paused.phase_deadline is None
+    clock.set(start + timedelta(minutes=30))
+    resumed = await runner.control(GUILD, occurrence.id, "resume", 0, user_id=9)
+    assert resumed.phase_deadline == start + timedelta(minutes=36)  # six minutes were left when paused
+    clock.set(start + timedelta(minutes=40))
+    await runner.tick()
+    assert (await runner.get(occurrence.id)).phase_index == 0  # a manual phase never advances by itself
+
+
+async def test_edit_moves_upcoming_meetings_and_keeps_events_in_step(services, database, clock):
+    schedules, _runner = services
+    series, _upcoming = await schedules.create(GUILD, weekly())
+    moved = await schedules.edit(GUILD, series, local_time=time(18, 30), title="Earlier SMART")
+    assert moved[0].starts_at == datetime(2026, 12, 1, 18, 30, tzinfo=UTC)
+    assert all(o.title == "Earlier SMART" for o in moved)
+    kinds = [k for k, _ in await outbox(database)]
+    # The old 19:00 meetings were replaced: their events cancelled, new ones created.
+    assert kinds.count("event_status") == 4
+    assert kinds.count("event_create") == 8
+    changed_day = await schedules.edit(GUILD, series, weekday=3)
+    assert changed_day[0].starts_at.weekday() == 3
+
+
+async def test_skip_cancels_only_the_next_meeting(services, database):
+    schedules, _runner = services
+    series, upcoming = await schedules.create(GUILD, weekly())
+    skipped = await schedules.skip_next(GUILD, series, "Holiday")
+    assert skipped.id == upcoming[0].id and skipped.state == "cancelled"
+    remaining = await schedules.upcoming(GUILD, limit=2)
+    assert remaining[0].id == upcoming[1].id
+    notices = [p["content"] for k, p in await outbox(database) if k == "message"]
+    assert any("Holiday" in text for text in notices)
+
+
+async def test_text_only_meeting_is_an_external_event_and_opens_its_thread_in_that_channel(services, database, clock):
+    schedules, runner = services
+    await schedules.create(GUILD, weekly(location_kind="text", channel_id=400))
+    events = [p for k, p in await outbox(database) if k == "event_create"]
+    assert events[0]["entity_type"] == 3 and events[0]["location"].endswith("/400")
+    clock.set(datetime(2026, 12, 1, 19, 0, tzinfo=UTC))
+    await runner.tick()
+    venue = [p for k, p in await outbox(database) if k == "open_venue"]
+    assert venue[0]["channel_id"] == 400
+
+
+async def test_one_off_meeting_in_the_past_is_refused(services):
+    schedules, _runner = services
+    with pytest.raises(InvalidInputError, match="already passed"):
+        await schedules.create(GUILD, weekly(weekday=None, on_date=datetime(2026, 11, 1).date()))

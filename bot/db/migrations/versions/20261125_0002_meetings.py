@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_meeting_schedule")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("meeting_schedule", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_meeting_schedule_guild_id"), ["guild_id"], unique=False)
@@ -75,6 +76,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_meeting_occurrence")),
         sa.UniqueConstraint("schedule_id", "local_start", name="uq_meeting_occurrence_schedule_local"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("meeting_occurrence", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_meeting_occurrence_guild_id"), ["guild_id"], unique=False)
@@ -97,6 +99,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_meeting_reminder")),
         sa.UniqueConstraint("occurrence_id", "offset_minutes", name="uq_meeting_reminder_offset"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("meeting_reminder", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_meeting_reminder_due_at"), ["due_at"], unique=False)
@@ -123,6 +126,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_outbox_guild_id"), ["guild_id"], unique=False)
