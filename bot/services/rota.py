@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -228,17 +228,22 @@ class RotaService:
                 month_duties=month_duties,
             )
             kept = {(a.occurrence_id, a.role) for a in fixed_or_open}
-            await session.execute(
-                delete(RotaAssignment).where(
-                    RotaAssignment.occurrence_id.in_(list(by_occurrence)),
-                    RotaAssignment.status == "planned",
-                    RotaAssignment.pinned.is_(False),
-                )
-            )
-            await session.flush()
+            # Update planned duties in place: someone who keeps their duty keeps its state (already asked to
+            # confirm, already escalated), so regenerating never asks anyone twice.
+            replanned = {(a.occurrence_id, a.role): a for a in current if a.status == "planned" and not a.pinned}
             planned = 0
             for assignment in plan.assignments:
-                if (assignment.occurrence_id, assignment.role) in kept:
+                key = (assignment.occurrence_id, assignment.role)
+                if key in kept:
+                    continue
+                planned += 1
+                row = replanned.pop(key, None)
+                if row is not None:
+                    if row.user_id != assignment.facilitator_id:
+                        row.user_id = assignment.facilitator_id
+                        row.confirm_sent = False
+                        row.escalated = False
+                        row.updated_at = now
                     continue
                 session.add(
                     RotaAssignment(
@@ -253,7 +258,8 @@ class RotaService:
                         updated_at=now,
                     )
                 )
-                planned += 1
+            for row in replanned.values():
+                await session.delete(row)
             await session.flush()
             await self._sync_leads(session, list(by_occurrence))
             shortfalls = [

@@ -93,7 +93,7 @@ async def test_two_simultaneous_takes_have_exactly_one_winner(
     sandbox: Sandbox, group: Group, harness: BotHarness
 ) -> None:
     people = await rota_group(sandbox, group, harness)
-    lead, co, free = duty_holders(sandbox, group, people)
+    lead, _co, free = duty_holders(sandbox, group, people)
     fourth = await sandbox.actors.create_member(group.guild, "hal", roles=[group.facilitator_role])
     await (
         await sandbox.actors.invoke(group.guild, fourth, "rota join", {"roles": "lead", "trained_since": "2023-05-01"})
@@ -172,3 +172,68 @@ async def test_calendar_and_stats(sandbox: Sandbox, group: Group, harness: BotHa
     assert response.message.attachments[0]["filename"] == "my-duties.ics"
     stats = await (await sandbox.actors.invoke(group.guild, group.coordinator, "rota stats")).response()
     assert "No meetings held" in stats.content
+
+
+async def test_long_rota_is_split_across_messages_not_truncated(
+    sandbox: Sandbox, group: Group, harness: BotHarness
+) -> None:
+    await rota_group(sandbox, group, harness)
+    for day in (3, 5):  # two more weekly meetings: 3 meetings x 2 duties x 8 weeks
+        await schedule_tuesday(sandbox, group, weekday=day)
+    await (await sandbox.actors.invoke(group.guild, group.coordinator, "rota generate", {"weeks": 8})).response()
+    requests_before = len(sandbox.transcript.dms())
+    await (await sandbox.actors.invoke(group.guild, group.coordinator, "rota generate", {"weeks": 8})).response()
+    await harness.idle()
+    assert len(sandbox.transcript.dms()) == requests_before  # regenerating asks nobody twice
+    handle = await sandbox.actors.invoke(group.guild, group.facilitator, "rota show", {"weeks": 8})
+    first = await handle.response()
+    followups = await handle.wait_followups(1)
+    pieces = [first.content] + [m.content for m in followups]
+    assert len(pieces) >= 2 and all(len(piece) <= 2000 for piece in pieces)
+    lines = "\n".join(pieces).count("Tuesday SMART")
+    assert lines == 48  # every duty shown, none cut off
+
+
+async def test_away_pin_and_milestones(sandbox: Sandbox, group: Group, harness: BotHarness) -> None:
+    people = await rota_group(sandbox, group, harness)
+    lead, _co, free = duty_holders(sandbox, group, people)
+    away = await (
+        await sandbox.actors.invoke(
+            group.guild, lead, "rota away", {"first_day": "2026-12-01", "last_day": "2026-12-02"}
+        )
+    ).response()
+    assert "1 duty(ies)" in away.content
+    await harness.idle()
+    assert "Cover needed" in sandbox.last_message(group.facilitators).content
+    back = await (await sandbox.actors.invoke(group.guild, lead, "rota back")).response()
+    assert "Welcome back" in back.content
+    assert harness.bot is not None
+    upcoming = await harness.bot.services.schedules.upcoming(group.guild.id, limit=1)
+    pinned = await (
+        await sandbox.actors.invoke(
+            group.guild, group.coordinator, "rota pin", {"meeting": upcoming[0].id, "role": "lead", "facilitator": free}
+        )
+    ).response()
+    assert "Pinned" in pinned.content and f"<@{free.user.id}>" in pinned.content
+    # Regeneration never moves a pinned duty.
+    await (await sandbox.actors.invoke(group.guild, group.coordinator, "rota generate", {"weeks": 4})).response()
+    show = await (await sandbox.actors.invoke(group.guild, group.coordinator, "rota show", {"weeks": 1})).response()
+    assert f"lead: <@{free.user.id}>" in show.content
+    # The pinned lead runs nine meetings without thanks, and is thanked at the tenth, by name unless opted out.
+    await (await sandbox.actors.invoke(group.guild, free, "rota thanks", {"named": "off"})).response()
+    runner = harness.bot.services.meetings
+    for _week in range(10):
+        occurrence = (await harness.bot.services.schedules.upcoming(group.guild.id, limit=1))[0]
+        await harness.bot.services.rota.pin(group.guild.id, occurrence.id, "lead", free.user.id)
+        harness.clock.set(occurrence.starts_at)
+        await runner.tick()
+        await runner.control(group.guild.id, occurrence.id, "end", 0, free.user.id)
+        await harness.bot.services.schedules.materialise_all()
+        await harness.bot.delivery.run_due()  # delivers the meeting_closed event to the rota's listener
+
+    def thanks() -> list[str]:
+        return [m.content for m in sandbox.channel_messages(group.facilitators) if "facilitated" in m.content]
+
+    await sandbox.wait_until(thanks, what="the 10th-meeting thanks")
+    await harness.idle()
+    assert thanks() == ["🎉 One of our facilitators has now facilitated 10 meetings. Thank you!"]
