@@ -74,26 +74,56 @@ async def scenario(sandbox: Sandbox, workdir: Path) -> None:
     )
     await command(sandbox, group, group.newcomer, "meeting list")
 
+    say("Three facilitators join the rota; a coordinator plans it")
+    flo = await sandbox.actors.create_member(group.guild, "flo", roles=[group.facilitator_role])
+    gil = await sandbox.actors.create_member(group.guild, "gil", roles=[group.facilitator_role])
+    facilitators = [group.facilitator, flo, gil]
+    for person in facilitators:
+        await command(sandbox, group, person, "rota join", {"roles": "lead,co", "trained_since": "2024-03-01"})
+    await command(sandbox, group, group.coordinator, "rota generate", {"weeks": 4})
+    await harness.idle()
+
     say("Members look at SMART tools")
     await command(sandbox, group, group.newcomer, "tool list")
     await command(sandbox, group, group.member, "tool show", {"name": "disarm"})
+
+    say("72 hours before, the lead is asked to confirm, can't make it, and another facilitator covers")
+    await harness.advance_to(START - timedelta(hours=72))
+    lead = next(
+        p for p in facilitators if any("Can you make it?" in m.content and "lead" in m.content for m in sandbox.dms(p))
+    )
+    request = next(m for m in sandbox.dms(lead) if "lead" in m.content)
+    await (await sandbox.actors.click(lead, request, label="Can't make it")).response()
+    await harness.idle()
+    cover = next(m for m in reversed(sandbox.channel_messages(group.facilitators)) if "Cover needed" in m.content)
+    on_duty = {
+        p.user.id
+        for p in facilitators
+        if f"<@{p.user.id}>"
+        in next(
+            m.content for m in sandbox.channel_messages(group.facilitators) if "The rota is out" in m.content
+        ).split("\n", 3)[2]
+    }
+    cover_taker = next(p for p in facilitators if p is not lead and p.user.id not in on_duty)
+    await (await sandbox.actors.click(cover_taker, cover, label="Take this shift")).response()
+    await harness.idle()
 
     say("24 hours and 15 minutes before: reminders")
     await harness.advance_to(START - timedelta(hours=24))
     await harness.advance_to(START - timedelta(minutes=15))
 
-    say("19:00: the meeting opens")
+    say("19:00: the meeting opens, run by the facilitator who covered")
     await harness.advance_to(START)
     thread = meeting_thread(group)
     await sandbox.actors.voice_join(group.member, group.voice)
     await sandbox.actors.post(group.member, thread, "(a member checks in)")
-    await command(sandbox, group, group.facilitator, "tool share", {"name": "cost benefit"})
+    await command(sandbox, group, cover_taker, "tool share", {"name": "cost benefit"})
     await harness.idle()
 
     say("The facilitator moves through the phases")
     while "Closing" not in panel(sandbox, thread).content:
         harness.clock.set(harness.clock.now() + timedelta(minutes=10))
-        await (await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label="Next phase")).response()
+        await (await sandbox.actors.click(cover_taker, panel(sandbox, thread), label="Next phase")).response()
         await harness.idle()
 
     say("Max works through DISARM privately; the worksheet arrives by DM")
@@ -109,8 +139,8 @@ async def scenario(sandbox: Sandbox, workdir: Path) -> None:
     await submitted.response()
     await submitted.wait_followups(1)
 
-    say("The facilitator ends the meeting")
-    await (await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label="End meeting")).response()
+    say("The facilitator who covered ends the meeting")
+    await (await sandbox.actors.click(cover_taker, panel(sandbox, thread), label="End meeting")).response()
     await harness.idle()
     await sandbox.actors.voice_leave(group.member)
     await harness.stop()
