@@ -21,5 +21,6 @@ def test_make_demo_scenario_runs_and_leaves_database_and_log(tmp_path):
     assert "Welcome to this SMART Recovery meeting" in result.stdout
     assert "Your worksheet: DISARM" in result.stdout
     assert "This meeting has ended" in result.stdout
+    assert "Cover needed" in result.stdout and "Thank you for covering" in result.stdout
     assert (tmp_path / "smartbot.sqlite3").exists()
     assert (tmp_path / "smartbot.log").exists()
