@@ -57,12 +57,18 @@ class SmartBot(commands.AutoShardedBot):
     ) -> None:
         options.setdefault("intents", bot_intents())
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        if settings.shard_count is not None:
+            options.setdefault("shard_count", settings.shard_count)
+            if settings.shard_ids is not None:
+                options.setdefault("shard_ids", settings.shard_id_list())
         super().__init__(command_prefix=commands.when_mentioned, help_command=None, **options)  # type: ignore[arg-type]
         self.settings = settings
         self.database = database
         self.clock: Clock = clock or SystemClock()
         self.scheduler = scheduler or Scheduler()
-        self.services = Services.build(database, self.clock, tools_dir=settings.tools_content_dir)
+        self.services = Services.build(
+            database, self.clock, tools_dir=settings.tools_content_dir, scope=settings.shard_scope()
+        )
 
     async def setup_hook(self) -> None:
         """Load the cogs, sync the command tree when it changed, and start the scheduler."""

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.domain.shards import ShardScope
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,9 @@ class Settings(BaseSettings):
     dev_guild_id: int | None = Field(default=None, gt=0)
     pseudonym_key_file: Path = Path("data/pseudonym.key")
     tools_content_dir: Path | None = None
+    # Several processes on one PostgreSQL: each runs some shards and looks after their guilds only.
+    shard_count: int | None = Field(default=None, ge=1, le=1024)
+    shard_ids: str | None = None
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -41,7 +46,7 @@ class Settings(BaseSettings):
     def _lower_log_format(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("dev_guild_id", "discord_token", "tools_content_dir", mode="before")
+    @field_validator("dev_guild_id", "discord_token", "tools_content_dir", "shard_count", "shard_ids", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `.env.example` lists optional settings with empty values; empty means "not set".
@@ -54,6 +59,33 @@ class Settings(BaseSettings):
             accepted = " or ".join(f"{prefix}..." for prefix in SUPPORTED_DB_PREFIXES)
             raise ValueError(f"must start with {accepted}")
         return value
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> Settings:
+        if self.shard_ids is not None:
+            if self.shard_count is None:
+                raise ValueError("SHARD_IDS needs SHARD_COUNT")
+            self.shard_scope()
+        return self
+
+    def shard_id_list(self) -> list[int] | None:
+        """Return SHARD_IDS as numbers (None: every shard)."""
+        if self.shard_ids is None:
+            return None
+        try:
+            return sorted({int(part) for part in self.shard_ids.split(",") if part.strip()})
+        except ValueError:
+            raise ValueError(
+                f"SHARD_IDS must be comma-separated numbers such as 0,1 (got {self.shard_ids!r})"
+            ) from None
+
+    def shard_scope(self) -> ShardScope:
+        """Return the guilds this process looks after."""
+        ids = self.shard_id_list()
+        try:
+            return ShardScope(self.shard_count or 1, tuple(ids) if ids is not None else None)
+        except ValueError as exc:
+            raise ValueError(f"SHARD_IDS: {exc}") from None
 
     def sqlite_path(self) -> Path | None:
         """Return the SQLite database file, or None for PostgreSQL and in-memory databases."""
@@ -88,8 +120,11 @@ def load_settings(**overrides: object) -> SettingsResult:
 
 
 def _describe(error: ErrorDetails) -> str:
-    name = "_".join(str(part) for part in error.get("loc", ())).upper() or "SETTINGS"
+    name = "_".join(str(part) for part in error.get("loc", ())).upper()
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if not name:
+        # A rule across settings: its message names them.
+        return message
     value = error.get("input")
     shown = "" if name == "DISCORD_TOKEN" or isinstance(value, dict) else f" (got {value!r})"
     return f"{name}: {message}{shown}"

@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.db.engine import Database
 from bot.db.models import Outbox
+from bot.domain.shards import ShardScope
+from bot.services.scope import in_scope
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +71,11 @@ def enqueue(
 class OutboxService:
     """Hand pending side effects to the adapter and record how delivery went."""
 
-    def __init__(self, database: Database, clock: Clock) -> None:
+    def __init__(self, database: Database, clock: Clock, scope: ShardScope | None = None) -> None:
         self._db = database
         self._clock = clock
+        # A process delivers only to the guilds it is connected to (its shards).
+        self.scope = scope
 
     async def claim_batch(self, limit: int = 50) -> list[OutboxItem]:
         """Claim pending items, oldest first; each is claimed by exactly one process."""
@@ -84,7 +88,8 @@ class OutboxService:
                         or_(
                             Outbox.state == "pending",
                             (Outbox.state == "sending") & (Outbox.claimed_at < now - CLAIM_LEASE),
-                        )
+                        ),
+                        in_scope(Outbox.guild_id, self.scope),
                     )
                     .order_by(Outbox.id)
                     .limit(limit)

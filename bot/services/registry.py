@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.clock import Clock
 from bot.db.engine import Database
 from bot.domain.meeting_format import load_templates
+from bot.domain.shards import ShardScope
 from bot.domain.tools import default_content_dir, load_library
 from bot.services.app_state import AppStateService
 from bot.services.guild_config import GuildConfigService
@@ -36,7 +37,9 @@ class Services:
     rota_timers: RotaTimers
 
     @classmethod
-    def build(cls, database: Database, clock: Clock, *, tools_dir: Path | None = None) -> Services:
+    def build(
+        cls, database: Database, clock: Clock, *, tools_dir: Path | None = None, scope: ShardScope | None = None
+    ) -> Services:
         """Wire every service to the same database and clock; read the templates and tools once."""
         templates = load_templates()
         library = load_library(tools_dir or default_content_dir())
@@ -46,10 +49,10 @@ class Services:
         return cls(
             app_state=AppStateService(database, clock),
             guild_config=GuildConfigService(database, clock),
-            outbox=OutboxService(database, clock),
-            schedules=ScheduleService(database, clock, templates),
-            meetings=MeetingRunner(database, clock, templates, library),
+            outbox=OutboxService(database, clock, scope),
+            schedules=ScheduleService(database, clock, templates, scope),
+            meetings=MeetingRunner(database, clock, templates, library, scope),
             tools=ToolService(database, clock, library),
             rota=rota,
-            rota_timers=RotaTimers(database, clock, rota),
+            rota_timers=RotaTimers(database, clock, rota, scope),
         )

@@ -17,6 +17,7 @@ from bot.clock import Clock
 from bot.db.engine import Database
 from bot.db.models import GuildConfig, MeetingOccurrence
 from bot.db.models_rota import RotaAssignment, RotaMember, RotaMilestone, RotaSettings
+from bot.domain.shards import ShardScope
 from bot.services.meetings.common import timestamp
 from bot.services.outbox import enqueue
 from bot.services.rota import (
@@ -29,6 +30,7 @@ from bot.services.rota import (
     _zone,
     rota_post,
 )
+from bot.services.scope import in_scope
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +38,11 @@ log = logging.getLogger(__name__)
 class RotaTimers:
     """What the rota does by the clock, and the thanks after each meeting."""
 
-    def __init__(self, database: Database, clock: Clock, rota: RotaService) -> None:
+    def __init__(self, database: Database, clock: Clock, rota: RotaService, scope: ShardScope | None = None) -> None:
         self._db = database
         self._clock = clock
         self._rota = rota
+        self.scope = scope
 
     # --- timers -------------------------------------------------------------------------------------------
 
@@ -52,7 +55,11 @@ class RotaTimers:
                     select(RotaAssignment, MeetingOccurrence, RotaSettings)
                     .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
                     .outerjoin(RotaSettings, RotaSettings.guild_id == RotaAssignment.guild_id)
-                    .where(MeetingOccurrence.state == "scheduled", MeetingOccurrence.starts_at > now)
+                    .where(
+                        MeetingOccurrence.state == "scheduled",
+                        MeetingOccurrence.starts_at > now,
+                        in_scope(RotaAssignment.guild_id, self.scope),
+                    )
                 )
             ).all()
             for row, occurrence, settings in rows:
@@ -79,10 +86,15 @@ class RotaTimers:
                         MeetingOccurrence.state == "scheduled",
                         MeetingOccurrence.starts_at > now,
                         RotaAssignment.status.in_(("planned", "open")),
+                        in_scope(RotaAssignment.guild_id, self.scope),
                     )
                 )
             ).all()
-            guilds = (await session.scalars(select(RotaMember.guild_id).distinct())).all()
+            guilds = (
+                await session.scalars(
+                    select(RotaMember.guild_id).where(in_scope(RotaMember.guild_id, self.scope)).distinct()
+                )
+            ).all()
             due: list[datetime] = []
             for row, starts_at, settings in rows:
                 confirm_at, escalate_at = _step_times(starts_at, settings)
@@ -103,7 +115,11 @@ class RotaTimers:
     async def _weekly_posts(self, now: datetime) -> None:
         async with self._db.session() as session:
             guilds = (
-                await session.scalars(select(RotaMember.guild_id).where(RotaMember.active.is_(True)).distinct())
+                await session.scalars(
+                    select(RotaMember.guild_id)
+                    .where(RotaMember.active.is_(True), in_scope(RotaMember.guild_id, self.scope))
+                    .distinct()
+                )
             ).all()
             for guild_id in guilds:
                 config = await session.get(GuildConfig, guild_id)

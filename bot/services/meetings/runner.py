@@ -22,6 +22,7 @@ from bot.domain import meeting_run
 from bot.domain.guild import DEFAULT_CRISIS_TEXT
 from bot.domain.meeting_format import DEFAULT_TEMPLATE, MeetingTemplate, PhaseSpec, opening_statement, phase_prompt
 from bot.domain.meeting_run import PhaseTiming, RunState
+from bot.domain.shards import ShardScope
 from bot.domain.tool_render import render_share_embed
 from bot.domain.tools import ToolLibrary
 from bot.errors import ConflictError, InvalidInputError, NotFoundError
@@ -33,6 +34,7 @@ from bot.services.meetings.common import (
 )
 from bot.services.meetings.schedules import add_reminders, request_events
 from bot.services.outbox import enqueue
+from bot.services.scope import in_scope
 from bot.services.tools import rotation_pick, work_button
 
 log = logging.getLogger(__name__)
@@ -60,11 +62,14 @@ class MeetingRunner:
         clock: Clock,
         templates: dict[str, MeetingTemplate],
         library: ToolLibrary | None = None,
+        scope: ShardScope | None = None,
     ) -> None:
         self._db = database
         self._clock = clock
         self.templates = templates
         self.library = library
+        # Only the guilds on this process's shards; the conditional-UPDATE claims stay the final guard.
+        self.scope = scope
 
     # --- the timer ---------------------------------------------------------------------------
 
@@ -84,17 +89,28 @@ class MeetingRunner:
                     MeetingOccurrence.state == "scheduled",
                     MeetingOccurrence.facilitator_id.is_(None),
                     MeetingOccurrence.no_facilitator_alerted.is_(False),
+                    in_scope(MeetingOccurrence.guild_id, self.scope),
                 )
             )
             candidates: list[datetime | None] = [
-                await session.scalar(select(func.min(MeetingReminder.due_at)).where(MeetingReminder.sent_at.is_(None))),
                 await session.scalar(
-                    select(func.min(MeetingOccurrence.starts_at)).where(MeetingOccurrence.state == "scheduled")
+                    select(func.min(MeetingReminder.due_at)).where(
+                        MeetingReminder.sent_at.is_(None), in_scope(MeetingReminder.guild_id, self.scope)
+                    )
+                ),
+                await session.scalar(
+                    select(func.min(MeetingOccurrence.starts_at)).where(
+                        MeetingOccurrence.state == "scheduled", in_scope(MeetingOccurrence.guild_id, self.scope)
+                    )
                 ),
                 unstaffed - NO_FACILITATOR_ALERT if unstaffed else None,
             ]
             running = (
-                await session.scalars(select(MeetingOccurrence).where(MeetingOccurrence.state == "running"))
+                await session.scalars(
+                    select(MeetingOccurrence).where(
+                        MeetingOccurrence.state == "running", in_scope(MeetingOccurrence.guild_id, self.scope)
+                    )
+                )
             ).all()
             for row in running:
                 state = self._state_of(row, await session.get(GuildConfig, row.guild_id))
@@ -109,7 +125,11 @@ class MeetingRunner:
                 await session.execute(
                     select(MeetingReminder, MeetingOccurrence)
                     .join(MeetingOccurrence, MeetingOccurrence.id == MeetingReminder.occurrence_id)
-                    .where(MeetingReminder.sent_at.is_(None), MeetingReminder.due_at <= now)
+                    .where(
+                        MeetingReminder.sent_at.is_(None),
+                        MeetingReminder.due_at <= now,
+                        in_scope(MeetingReminder.guild_id, self.scope),
+                    )
                 )
             ).all()
             for reminder, occurrence in due:
@@ -156,6 +176,7 @@ class MeetingRunner:
                         MeetingOccurrence.no_facilitator_alerted.is_(False),
                         MeetingOccurrence.starts_at <= now + NO_FACILITATOR_ALERT,
                         MeetingOccurrence.starts_at > now,
+                        in_scope(MeetingOccurrence.guild_id, self.scope),
                     )
                 )
             ).all()
@@ -179,7 +200,11 @@ class MeetingRunner:
             ids = (
                 await session.scalars(
                     select(MeetingOccurrence.id)
-                    .where(MeetingOccurrence.state == "scheduled", MeetingOccurrence.starts_at <= now)
+                    .where(
+                        MeetingOccurrence.state == "scheduled",
+                        MeetingOccurrence.starts_at <= now,
+                        in_scope(MeetingOccurrence.guild_id, self.scope),
+                    )
                     .order_by(MeetingOccurrence.starts_at)
                 )
             ).all()
@@ -266,7 +291,11 @@ class MeetingRunner:
     async def _run_timers(self, now: datetime) -> None:
         async with self._db.session() as session:
             running = (
-                await session.scalars(select(MeetingOccurrence.id).where(MeetingOccurrence.state == "running"))
+                await session.scalars(
+                    select(MeetingOccurrence.id).where(
+                        MeetingOccurrence.state == "running", in_scope(MeetingOccurrence.guild_id, self.scope)
+                    )
+                )
             ).all()
         for occurrence_id in running:
             async with self._db.session() as session:

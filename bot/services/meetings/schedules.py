@@ -14,6 +14,7 @@ from bot.db.engine import Database
 from bot.db.models import GuildConfig, MeetingOccurrence, MeetingReminder, MeetingSchedule
 from bot.domain.meeting_format import DEFAULT_TEMPLATE, MeetingTemplate
 from bot.domain.recurrence import ScheduleRule, expand, first_weekly_start, localize, parse_zone, weekly_rule
+from bot.domain.shards import ShardScope
 from bot.errors import InvalidInputError, NotFoundError
 from bot.services.meetings.common import (
     LOCATION_KINDS,
@@ -24,6 +25,7 @@ from bot.services.meetings.common import (
     timestamp,
 )
 from bot.services.outbox import enqueue
+from bot.services.scope import in_scope
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +54,17 @@ class ScheduleRequest:
 class ScheduleService:
     """Use cases for meeting schedules."""
 
-    def __init__(self, database: Database, clock: Clock, templates: dict[str, MeetingTemplate]) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        templates: dict[str, MeetingTemplate],
+        scope: ShardScope | None = None,
+    ) -> None:
         self._db = database
         self._clock = clock
         self.templates = templates
+        self.scope = scope
 
     def _validate(self, request: ScheduleRequest, default_zone: str | None) -> tuple[ScheduleRule, str]:
         title = request.title.strip()
@@ -120,7 +129,13 @@ class ScheduleService:
         now = self._clock.now()
         added = 0
         async with self._db.session() as session:
-            schedules = (await session.scalars(select(MeetingSchedule).where(MeetingSchedule.active))).all()
+            schedules = (
+                await session.scalars(
+                    select(MeetingSchedule).where(
+                        MeetingSchedule.active, in_scope(MeetingSchedule.guild_id, self.scope)
+                    )
+                )
+            ).all()
             for schedule in schedules:
                 config = await session.get(GuildConfig, schedule.guild_id)
                 added += await self._materialise(session, schedule, config, now)
