@@ -75,3 +75,27 @@ async def test_crisis_text_modal_round_trip(sandbox: Sandbox, group: Group, smar
     assert "updated" in response.content
     crisis = await (await sandbox.actors.invoke(group.guild, group.member, "crisis")).response()
     assert crisis.ephemeral and crisis.content == "Call 999."
+
+
+async def test_close_stops_the_scheduler_and_releases_the_database(sandbox: Sandbox, group: Group, harness) -> None:
+    from bot.client import SmartBot
+    from bot.db.engine import Database
+    from bot.db.migrate import upgrade
+    from bot.scheduler import Scheduler
+
+    database = Database(harness.database_url)
+    await upgrade(database)
+    disposed: list[bool] = []
+    original = database.dispose
+
+    async def tracking_dispose() -> None:
+        disposed.append(True)
+        await original()
+
+    database.dispose = tracking_dispose  # type: ignore[method-assign]
+    bot = SmartBot(harness.settings, database, clock=harness.clock, scheduler=Scheduler(), guild_ready_timeout=0.05)
+    running = await harness.start_client(bot)
+    assert bot.scheduler.running
+    await running.stop()
+    assert not bot.scheduler.running
+    assert disposed == [True]
