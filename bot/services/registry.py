@@ -17,6 +17,7 @@ from bot.services.meetings.runner import MeetingRunner
 from bot.services.meetings.schedules import ScheduleService
 from bot.services.outbox import OutboxService
 from bot.services.rota import RotaService
+from bot.services.rota_reports import RotaReports
 from bot.services.rota_timers import RotaTimers
 from bot.services.tools import ToolService
 
@@ -35,6 +36,7 @@ class Services:
     tools: ToolService
     rota: RotaService
     rota_timers: RotaTimers
+    rota_reports: RotaReports
 
     @classmethod
     def build(
@@ -55,4 +57,5 @@ class Services:
             tools=ToolService(database, clock, library),
             rota=rota,
             rota_timers=RotaTimers(database, clock, rota, scope),
+            rota_reports=RotaReports(rota),
         )

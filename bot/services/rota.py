@@ -20,8 +20,6 @@ from bot.db.engine import Database
 from bot.db.models import GuildConfig, MeetingOccurrence
 from bot.db.models_rota import RotaAssignment, RotaAway, RotaMember, RotaSettings
 from bot.domain import rota as planner
-from bot.domain.ics import IcsEvent, build_calendar
-from bot.domain.recurrence import ScheduleRule
 from bot.errors import ConflictError, InvalidInputError, NotFoundError
 from bot.services.meetings.common import timestamp
 from bot.services.outbox import enqueue
@@ -316,17 +314,8 @@ class RotaService:
     async def confirm(self, guild_id: int, assignment_id: int, user_id: int) -> Duty:
         """Confirm one's own duty."""
         async with self._db.session() as session:
-            won = await session.execute(
-                update(RotaAssignment)
-                .where(
-                    RotaAssignment.id == assignment_id,
-                    RotaAssignment.guild_id == guild_id,
-                    RotaAssignment.user_id == user_id,
-                    RotaAssignment.status.in_(("planned", "confirmed")),
-                )
-                .values(status="confirmed", updated_at=self._clock.now())
-            )
-            if won.rowcount != 1:  # type: ignore[attr-defined]
+            values: dict[str, object] = {"status": "confirmed", "updated_at": self._clock.now()}
+            if not await _update_own_duty(session, guild_id, assignment_id, user_id, values):
                 raise ConflictError("That duty isn't yours to confirm any more.")
             return await self._duty(session, assignment_id)
 
@@ -334,17 +323,14 @@ class RotaService:
         """Give up one's duty: it opens for cover and the facilitators are asked."""
         now = self._clock.now()
         async with self._db.session() as session:
-            won = await session.execute(
-                update(RotaAssignment)
-                .where(
-                    RotaAssignment.id == assignment_id,
-                    RotaAssignment.guild_id == guild_id,
-                    RotaAssignment.user_id == user_id,
-                    RotaAssignment.status.in_(("planned", "confirmed")),
-                )
-                .values(status="open", user_id=None, released_by=user_id, escalated=False, updated_at=now)
-            )
-            if won.rowcount != 1:  # type: ignore[attr-defined]
+            values: dict[str, object] = {
+                "status": "open",
+                "user_id": None,
+                "released_by": user_id,
+                "escalated": False,
+                "updated_at": now,
+            }
+            if not await _update_own_duty(session, guild_id, assignment_id, user_id, values):
                 raise ConflictError("That duty isn't yours any more.")
             row = await session.get(RotaAssignment, assignment_id)
             assert row is not None  # noqa: S101 - just updated
@@ -482,55 +468,6 @@ class RotaService:
         async with self._db.session() as session:
             duties = await self._duties(session, guild_id, now, now + timedelta(weeks=52))
         return [duty for duty in duties if duty.user_id == user_id]
-
-    async def calendar(self, guild_id: int, user_id: int) -> bytes:
-        """Return one facilitator's upcoming duties as an iCalendar file."""
-        duties = await self.mine(guild_id, user_id)
-        async with self._db.session() as session:
-            zone = _zone(await session.get(GuildConfig, guild_id))
-            events = []
-            for duty in duties:
-                occurrence = await session.get(MeetingOccurrence, duty.occurrence_id)
-                assert occurrence is not None  # noqa: S101 - foreign key
-                local = duty.starts_at.astimezone(zone).replace(tzinfo=None)
-                events.append(
-                    IcsEvent(
-                        uid=f"duty-{duty.assignment_id}-guild-{guild_id}@smart-meetings-bot",
-                        summary=f"{duty.title} ({ROLE_WORDS[duty.role]})",
-                        description="Your facilitator duty. Use /rota swap if you can't make it.",
-                        rule=ScheduleRule(None, zone.key, local),
-                        duration=occurrence.ends_at - occurrence.starts_at,
-                    )
-                )
-        return build_calendar("My facilitator duties", events, generated_at=self._clock.now())
-
-    async def stats(self, guild_id: int) -> list[tuple[int, int, int]]:
-        """Return (user id, duties this month, duties this year) for held meetings, most first."""
-        now = self._clock.now()
-        async with self._db.session() as session:
-            zone = _zone(await session.get(GuildConfig, guild_id))
-            local = now.astimezone(zone)
-            month_start = datetime(local.year, local.month, 1, tzinfo=zone).astimezone(UTC)
-            year_start = datetime(local.year, 1, 1, tzinfo=zone).astimezone(UTC)
-            rows = (
-                await session.execute(
-                    select(RotaAssignment.user_id, MeetingOccurrence.starts_at)
-                    .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
-                    .where(
-                        RotaAssignment.guild_id == guild_id,
-                        RotaAssignment.user_id.is_not(None),
-                        MeetingOccurrence.state == "completed",
-                        MeetingOccurrence.starts_at >= year_start,
-                    )
-                )
-            ).all()
-        totals: dict[int, list[int]] = {}
-        for user_id, starts_at in rows:
-            counts = totals.setdefault(cast(int, user_id), [0, 0])
-            counts[1] += 1
-            if starts_at >= month_start:
-                counts[0] += 1
-        return sorted(((u, m, y) for u, (m, y) in totals.items()), key=lambda row: (-row[2], row[0]))
 
     # --- internals -------------------------------------------------------------------------------------
 
@@ -670,6 +607,24 @@ class RotaService:
             key = (cast(int, user_id), starts_at.astimezone(zone).strftime("%Y-%m"))
             counts[key] = counts.get(key, 0) + 1
         return counts
+
+
+async def _update_own_duty(
+    session: AsyncSession, guild_id: int, assignment_id: int, user_id: int, values: dict[str, object]
+) -> bool:
+    """Change a duty only if it is still the caller's and not yet given up; return whether it was."""
+    result = await session.execute(
+        update(RotaAssignment)
+        .where(
+            RotaAssignment.id == assignment_id,
+            RotaAssignment.guild_id == guild_id,
+            RotaAssignment.user_id == user_id,
+            RotaAssignment.status.in_(("planned", "confirmed")),
+        )
+        .values(**values)
+    )
+    won: bool = result.rowcount == 1  # type: ignore[attr-defined]
+    return won
 
 
 def _duty(row: RotaAssignment, occurrence: MeetingOccurrence) -> Duty:

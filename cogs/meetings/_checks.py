@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 
 from bot.domain.guild import GuildSettings
+from cogs._replies import guild_id
+
+if TYPE_CHECKING:
+    from bot.client import SmartBot
 
 
 def has_any_role(member: discord.Member | discord.User, role_ids: list[int | None]) -> bool:
@@ -36,3 +42,17 @@ def require_coordinator(interaction: discord.Interaction, settings: GuildSetting
         return
     role = f"<@&{settings.coordinator_role_id}>" if settings.coordinator_role_id else "the coordinator role"
     raise app_commands.CheckFailure(f"Only members with {role} (or Manage Server) can do this.")
+
+
+async def staff_guild(bot: SmartBot, interaction: discord.Interaction, *, coordinators: bool = True) -> int:
+    """Return the guild id if the caller is a facilitator (or, by default, a coordinator); refuse otherwise."""
+    gid = guild_id(interaction)
+    require_facilitator(interaction, await bot.services.guild_config.get(gid), coordinators=coordinators)
+    return gid
+
+
+async def coordinator_guild(bot: SmartBot, interaction: discord.Interaction) -> int:
+    """Return the guild id if the caller is a coordinator; refuse otherwise."""
+    gid = guild_id(interaction)
+    require_coordinator(interaction, await bot.services.guild_config.get(gid))
+    return gid

@@ -13,7 +13,7 @@ from bot.domain.recurrence import parse_local_date, parse_local_time
 from bot.services.meetings.common import OccurrenceView, timestamp
 from bot.services.meetings.schedules import ScheduleRequest
 from cogs._replies import guild_id, reply
-from cogs.meetings._checks import require_facilitator
+from cogs.meetings._checks import staff_guild
 from cogs.meetings._delivery import Delivery, MATERIALISE_JOB
 
 if TYPE_CHECKING:
@@ -65,12 +65,6 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
         await self.bot.services.schedules.materialise_all()
         await self.delivery.run_due()
 
-    async def _settings_for_staff(self, interaction: discord.Interaction) -> int:
-        gid = guild_id(interaction)
-        settings = await self.bot.services.guild_config.get(gid)
-        require_facilitator(interaction, settings)
-        return gid
-
     @app_commands.command(name="schedule", description="Schedule a weekly or one-off meeting (facilitators)")
     @app_commands.describe(
         title="Name members will see, e.g. 'Tuesday evening SMART meeting'",
@@ -101,7 +95,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
         timezone: str | None = None,
     ) -> None:
         """Create a schedule and show its first meetings."""
-        gid = await self._settings_for_staff(interaction)
+        gid = await staff_guild(self.bot, interaction)
         kind = where or (
             "stage"
             if isinstance(channel, discord.StageChannel)
@@ -169,7 +163,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
         series: bool = False,
     ) -> None:
         """Cancel and tell members why."""
-        gid = await self._settings_for_staff(interaction)
+        gid = await staff_guild(self.bot, interaction)
         if series:
             occurrence = await self.bot.services.meetings.get(meeting)
             if occurrence is None or occurrence.guild_id != gid or occurrence.schedule_id is None:
@@ -192,7 +186,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
         reason: app_commands.Range[str, 1, 300] = "No meeting this week.",
     ) -> None:
         """Cancel the next meeting of a series."""
-        gid = await self._settings_for_staff(interaction)
+        gid = await staff_guild(self.bot, interaction)
         skipped = await self.bot.services.schedules.skip_next(gid, series, reason)
         await reply(interaction, f"Skipped: {describe(skipped)}. Members have been told.")
         self.delivery.kick()
@@ -219,7 +213,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
         channel: discord.VoiceChannel | discord.StageChannel | discord.TextChannel | None = None,
     ) -> None:
         """Apply the changes to upcoming meetings and their events."""
-        gid = await self._settings_for_staff(interaction)
+        gid = await staff_guild(self.bot, interaction)
         kind = None
         if channel is not None:
             kind = (
@@ -252,7 +246,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
         channel: discord.VoiceChannel | discord.StageChannel | None = None,
     ) -> None:
         """Start a meeting with the caller as facilitator."""
-        gid = await self._settings_for_staff(interaction)
+        gid = await staff_guild(self.bot, interaction)
         kind = "text" if channel is None else "stage" if isinstance(channel, discord.StageChannel) else "voice"
         occurrence = await self.bot.services.meetings.start_now(
             gid, interaction.user.id, title=title, channel_id=channel.id if channel else None, location_kind=kind

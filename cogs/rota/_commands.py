@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot.domain.recurrence import parse_local_date
 from bot.services.rota import rota_post
 from cogs._replies import guild_id, reply
-from cogs.meetings._checks import require_coordinator, require_facilitator
+from cogs.meetings._checks import coordinator_guild, staff_guild
 
 if TYPE_CHECKING:
     from bot.client import SmartBot
@@ -27,21 +27,6 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
     def __init__(self, bot: SmartBot) -> None:
         self.bot = bot
         super().__init__()
-
-    async def _facilitator(self, interaction: discord.Interaction) -> int:
-        gid = guild_id(interaction)
-        require_facilitator(interaction, await self.bot.services.guild_config.get(gid), coordinators=False)
-        return gid
-
-    async def _staff(self, interaction: discord.Interaction) -> int:
-        gid = guild_id(interaction)
-        require_facilitator(interaction, await self.bot.services.guild_config.get(gid))
-        return gid
-
-    async def _coordinator(self, interaction: discord.Interaction) -> int:
-        gid = guild_id(interaction)
-        require_coordinator(interaction, await self.bot.services.guild_config.get(gid))
-        return gid
 
     @app_commands.command(name="join", description="Join the rota (facilitators)")
     @app_commands.describe(
@@ -58,7 +43,7 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
         max_per_month: app_commands.Range[int, 0, 31] | None = None,
     ) -> None:
         """Add the caller to the rota."""
-        gid = await self._facilitator(interaction)
+        gid = await staff_guild(self.bot, interaction, coordinators=False)
         wanted = {part.strip().lower() for part in roles.split(",") if part.strip()}
         await self.bot.services.rota.join(
             gid,
@@ -105,7 +90,7 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
     @app_commands.guild_only()
     async def show(self, interaction: discord.Interaction, weeks: app_commands.Range[int, 1, 26] = 4) -> None:
         """Show upcoming duties."""
-        duties = await self.bot.services.rota.show(await self._staff(interaction), weeks)
+        duties = await self.bot.services.rota.show(await staff_guild(self.bot, interaction), weeks)
         await reply(interaction, rota_post(duties, f"Rota, next {weeks} week(s)"))
 
     @app_commands.command(name="mine", description="Your upcoming duties")
@@ -119,7 +104,7 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
     @app_commands.guild_only()
     async def calendar(self, interaction: discord.Interaction) -> None:
         """Send the caller an .ics file of their duties."""
-        data = await self.bot.services.rota.calendar(guild_id(interaction), interaction.user.id)
+        data = await self.bot.services.rota_reports.calendar(guild_id(interaction), interaction.user.id)
         await interaction.response.send_message(
             "Your duties (open the file to add them to your calendar):",
             file=discord.File(io.BytesIO(data), filename="my-duties.ics"),
@@ -138,7 +123,7 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
     @app_commands.guild_only()
     async def stats(self, interaction: discord.Interaction) -> None:
         """Show the work facilitators have done."""
-        rows = await self.bot.services.rota.stats(await self._staff(interaction))
+        rows = await self.bot.services.rota_reports.stats(await staff_guild(self.bot, interaction))
         if not rows:
             await reply(interaction, "No meetings held with the rota yet this year.")
             return
@@ -149,7 +134,7 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
     @app_commands.guild_only()
     async def generate(self, interaction: discord.Interaction, weeks: app_commands.Range[int, 1, 26] = 8) -> None:
         """Plan the rota; confirmed and pinned duties stay."""
-        summary = await self.bot.services.rota.generate(await self._coordinator(interaction), weeks)
+        summary = await self.bot.services.rota.generate(await coordinator_guild(self.bot, interaction), weeks)
         text = f"Planned {summary.duties} duty(ies) for the next {weeks} week(s)."
         if summary.shortfalls:
             text += "\n**Not covered:**\n" + "\n".join(summary.shortfalls)
@@ -163,7 +148,9 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
         self, interaction: discord.Interaction, meeting: int, role: Literal["lead", "co"], facilitator: discord.Member
     ) -> None:
         """Pin a duty; regeneration never moves it."""
-        duty = await self.bot.services.rota.pin(await self._coordinator(interaction), meeting, role, facilitator.id)
+        duty = await self.bot.services.rota.pin(
+            await coordinator_guild(self.bot, interaction), meeting, role, facilitator.id
+        )
         await reply(interaction, f"Pinned: {duty.line()}")
 
 

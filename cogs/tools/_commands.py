@@ -14,8 +14,8 @@ from bot.domain.tool_render import render_list_pages, render_share_embed, render
 from bot.domain.tools import ProgrammePoint, Tool
 from bot.services.tools import work_button
 from cogs._errors import report_error
-from cogs._replies import guild_id, reply
-from cogs.meetings._checks import require_facilitator
+from cogs._replies import reply
+from cogs.meetings._checks import staff_guild
 from cogs.meetings._delivery import build_view
 
 if TYPE_CHECKING:
@@ -108,8 +108,7 @@ class Tools(commands.GroupCog, group_name="tool", group_description="SMART Recov
     @app_commands.guild_only()
     async def share(self, interaction: discord.Interaction, name: str) -> None:
         """Make a tool the running meeting's working-time focus."""
-        gid = guild_id(interaction)
-        require_facilitator(interaction, await self.bot.services.guild_config.get(gid))
+        gid = await staff_guild(self.bot, interaction)
         _occurrence, tool = await self.bot.services.tools.share(gid, name)
         await reply(interaction, f"Shared **{tool.name}** in the meeting.")
         self.bot.delivery.kick()  # type: ignore[attr-defined]
@@ -121,8 +120,7 @@ class Tools(commands.GroupCog, group_name="tool", group_description="SMART Recov
     @app_commands.guild_only()
     async def next_(self, interaction: discord.Interaction, name: str) -> None:
         """Set the tool of the next meeting."""
-        gid = guild_id(interaction)
-        require_facilitator(interaction, await self.bot.services.guild_config.get(gid))
+        gid = await staff_guild(self.bot, interaction)
         occurrence, tool = await self.bot.services.tools.choose_next(gid, name)
         await reply(
             interaction,
