@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.db.engine import Database
 from bot.db.models import GuildConfig, MeetingOccurrence, MeetingReminder
-from bot.db.models_rota import RotaMember
 from bot.domain import meeting_run
 from bot.domain.guild import DEFAULT_CRISIS_TEXT
 from bot.domain.meeting_format import DEFAULT_TEMPLATE, MeetingTemplate, PhaseSpec, opening_statement, phase_prompt
@@ -32,6 +31,15 @@ from bot.services.meetings.common import (
     OccurrenceView,
     timestamp,
 )
+from bot.services.meetings.posts import (
+    PHASE_BUTTONS,
+    alert_coordinators,
+    claim,
+    panel_payload,
+    post,
+    state_values,
+    uses_rota,
+)
 from bot.services.meetings.schedules import add_reminders, request_events
 from bot.services.outbox import enqueue
 from bot.services.scope import in_scope
@@ -41,16 +49,6 @@ log = logging.getLogger(__name__)
 
 PANEL_ACTIONS = ("next", "extend", "pause", "resume", "end")
 EARLY_START_WINDOW = timedelta(minutes=60)
-# Buttons members use during a meeting: checking in (counted, never linked to a name) and feedback.
-PHASE_BUTTONS: dict[str, tuple[dict[str, str], ...]] = {
-    "welcome": ({"label": "I'm here", "custom_id": "att:here:{occurrence}", "style": "success"},),
-    "closing": ({"label": "How was today? (anonymous)", "custom_id": "fb:open:{occurrence}", "style": "primary"},),
-}
-
-
-def panel_custom_id(action: str, occurrence_id: int, phase_index: int) -> str:
-    """Return the custom_id of a panel button; the phase index makes a stale double click harmless."""
-    return f"mtg:{action}:{occurrence_id}:{phase_index}"
 
 
 class MeetingRunner:
@@ -181,12 +179,10 @@ class MeetingRunner:
                 )
             ).all()
             for row in rows:
-                if not await _claim(
-                    session, row, no_facilitator_alerted=False, values={"no_facilitator_alerted": True}
-                ):
+                if not await claim(session, row, no_facilitator_alerted=False, values={"no_facilitator_alerted": True}):
                     continue
                 config = await session.get(GuildConfig, row.guild_id)
-                _alert_coordinators(
+                alert_coordinators(
                     session,
                     config,
                     row,
@@ -220,10 +216,10 @@ class MeetingRunner:
             grace = timedelta(minutes=config.late_start_grace_minutes if config else 15)
             lateness = now - row.starts_at
             if not manual and lateness > grace:
-                if await _claim(session, row, state="scheduled", values={"state": "missed", "reason": "bot down"}):
+                if await claim(session, row, state="scheduled", values={"state": "missed", "reason": "bot down"}):
                     if row.event_id or row.event_requested:
                         enqueue(session, now, row.guild_id, "event_status", {"status": 4}, occurrence_id=row.id)
-                    _alert_coordinators(
+                    alert_coordinators(
                         session,
                         config,
                         row,
@@ -234,12 +230,12 @@ class MeetingRunner:
                     )
                     await request_events(session, row.guild_id, config, self.templates, now)
                 return False
-            if not manual and row.facilitator_id is None and await _uses_rota(session, row.guild_id):
+            if not manual and row.facilitator_id is None and await uses_rota(session, row.guild_id):
                 await self._miss_for_lack_of_facilitator(session, row, config, now)
                 return False
             phases = self._phases(row, config)
             state = meeting_run.begin(phases, now)
-            won = await _claim(
+            won = await claim(
                 session,
                 row,
                 state="scheduled",
@@ -248,7 +244,7 @@ class MeetingRunner:
                     "actual_start": now,
                     "started_late": not manual and lateness > timedelta(minutes=1),
                     "facilitator_id": facilitator_id if facilitator_id is not None else row.facilitator_id,
-                    **_state_values(state),
+                    **state_values(state),
                 },
             )
             if not won:
@@ -275,13 +271,13 @@ class MeetingRunner:
                 occurrence_id=row.id,
             )
             if row.started_late:
-                _post(session, row, now, "Sorry for the late start: the bot was offline when this meeting was due.")
+                post(session, row, now, "Sorry for the late start: the bot was offline when this meeting was due.")
             crisis = (config.crisis_text if config else None) or DEFAULT_CRISIS_TEXT
-            _post(session, row, now, opening_statement(crisis))
+            post(session, row, now, opening_statement(crisis))
             if row.location_kind != "text":
-                _post(session, row, now, f"Voice for this meeting: <#{row.channel_id}>. Text chat happens here.")
+                post(session, row, now, f"Voice for this meeting: <#{row.channel_id}>. Text chat happens here.")
             self._post_phase(session, row, config, state, now)
-            enqueue(session, now, row.guild_id, "panel", self._panel(row, state), occurrence_id=row.id)
+            enqueue(session, now, row.guild_id, "panel", panel_payload(row, state), occurrence_id=row.id)
             enqueue(session, now, row.guild_id, "notify", {"event": "meeting_started"}, occurrence_id=row.id)
             if row.event_id or row.event_requested:
                 enqueue(session, now, row.guild_id, "event_status", {"status": 2}, occurrence_id=row.id)
@@ -314,7 +310,7 @@ class MeetingRunner:
                     else:
                         await self._transition(session, row, config, state, meeting_run.advance(state, now), now)
                 elif nudge_at is not None and now >= nudge_at:
-                    if await _claim(
+                    if await claim(
                         session, row, phase_index=row.phase_index, phase_nudged=False, values={"phase_nudged": True}
                     ):
                         left = max(int(((state.deadline or now) - now).total_seconds() // 60), 0)
@@ -336,7 +332,7 @@ class MeetingRunner:
         self, session: AsyncSession, row: MeetingOccurrence, config: GuildConfig | None, now: datetime
     ) -> None:
         values = {"state": "missed", "reason": "no facilitator"}
-        if not await _claim(session, row, state="scheduled", values=values):
+        if not await claim(session, row, state="scheduled", values=values):
             return
         if config and config.meetings_channel_id:
             enqueue(
@@ -354,7 +350,7 @@ class MeetingRunner:
             )
         if row.event_id or row.event_requested:
             enqueue(session, now, row.guild_id, "event_status", {"status": 4}, occurrence_id=row.id)
-        _alert_coordinators(
+        alert_coordinators(
             session,
             config,
             row,
@@ -395,9 +391,9 @@ class MeetingRunner:
                     "pause": lambda: meeting_run.pause(state, now),
                     "resume": lambda: meeting_run.resume(state, now),
                 }[action]()
-                if not await _claim(session, row, phase_index=phase_index, values=_state_values(changed)):
+                if not await claim(session, row, phase_index=phase_index, values=state_values(changed)):
                     raise ConflictError("Someone else changed the meeting at the same moment; try again.")
-                enqueue(session, now, row.guild_id, "panel_edit", self._panel(row, changed), occurrence_id=row.id)
+                enqueue(session, now, row.guild_id, "panel_edit", panel_payload(row, changed), occurrence_id=row.id)
             await session.flush()
             await session.refresh(row)
             return OccurrenceView.of(row)
@@ -512,33 +508,6 @@ class MeetingRunner:
             timings=tuple(PhaseTiming.from_json(item) for item in json.loads(row.phase_timings or "[]")),
         )
 
-    def _panel(self, row: MeetingOccurrence, state: RunState) -> dict[str, Any]:
-        phase = state.phase
-        if state.paused_remaining is not None:
-            timer = f"paused, {int(state.paused_remaining.total_seconds() // 60)} min left"
-        elif state.deadline is not None:
-            timer = f"ends {timestamp(state.deadline, 'R')}"
-        else:
-            timer = "no timer"
-        pause_action = ("resume", "Resume") if state.paused else ("pause", "Pause")
-        return {
-            "venue": True,
-            "content": (
-                f"**Facilitator panel** · {phase.title} ({state.index + 1}/{len(state.phases)}), {timer}.\n"
-                "Only facilitators can use these buttons."
-            ),
-            "buttons": [
-                {"label": "Next phase", "custom_id": panel_custom_id("next", row.id, state.index), "style": "primary"},
-                {"label": "+5 min", "custom_id": panel_custom_id("extend", row.id, state.index), "style": "secondary"},
-                {
-                    "label": pause_action[1],
-                    "custom_id": panel_custom_id(pause_action[0], row.id, state.index),
-                    "style": "secondary",
-                },
-                {"label": "End meeting", "custom_id": panel_custom_id("end", row.id, state.index), "style": "danger"},
-            ],
-        }
-
     def _post_phase(
         self, session: AsyncSession, row: MeetingOccurrence, config: GuildConfig | None, state: RunState, now: datetime
     ) -> None:
@@ -569,10 +538,10 @@ class MeetingRunner:
         new: RunState,
         now: datetime,
     ) -> None:
-        if not await _claim(session, row, phase_index=old.index, state="running", values=_state_values(new)):
+        if not await claim(session, row, phase_index=old.index, state="running", values=state_values(new)):
             raise ConflictError("The meeting has already moved on.")
         self._post_phase(session, row, config, new, now)
-        enqueue(session, now, row.guild_id, "panel_edit", self._panel(row, new), occurrence_id=row.id)
+        enqueue(session, now, row.guild_id, "panel_edit", panel_payload(row, new), occurrence_id=row.id)
 
     async def _finish(
         self,
@@ -585,11 +554,11 @@ class MeetingRunner:
         note: str | None,
     ) -> None:
         final = meeting_run.finish(state, now)
-        values = {**_state_values(final), "state": "completed", "actual_end": now, "phase_deadline": None}
-        if not await _claim(session, row, state="running", phase_index=row.phase_index, values=values):
+        values = {**state_values(final), "state": "completed", "actual_end": now, "phase_deadline": None}
+        if not await claim(session, row, state="running", phase_index=row.phase_index, values=values):
             raise ConflictError("The meeting has already ended.")
         closing = note or "This meeting has ended. Thank you for being here; take care until next time."
-        _post(session, row, now, closing)
+        post(session, row, now, closing)
         enqueue(
             session,
             now,
@@ -606,55 +575,4 @@ class MeetingRunner:
         log.info("Meeting %s completed (guild %s).", row.id, row.guild_id)
 
 
-async def _uses_rota(session: AsyncSession, guild_id: int) -> bool:
-    """Return whether the group staffs meetings from the rota (then an unstaffed meeting does not run)."""
-    found = await session.scalar(
-        select(RotaMember.id).where(RotaMember.guild_id == guild_id, RotaMember.active.is_(True)).limit(1)
-    )
-    return found is not None
-
-
-def _state_values(state: RunState) -> dict[str, Any]:
-    return {
-        "phase_index": state.index,
-        "phase_deadline": state.deadline,
-        "phase_paused_seconds": int(state.paused_remaining.total_seconds()) if state.paused_remaining else None,
-        "phase_nudged": state.nudged,
-        "phase_timings": json.dumps([timing.to_json() for timing in state.timings]),
-    }
-
-
-async def _claim(session: AsyncSession, row: MeetingOccurrence, *, values: dict[str, Any], **expected: Any) -> bool:
-    """Apply `values` only if the row still has the `expected` column values; return whether we won."""
-    conditions = [MeetingOccurrence.id == row.id]
-    for column, value in expected.items():
-        attribute = getattr(MeetingOccurrence, column)
-        conditions.append(attribute.is_(None) if value is None else attribute == value)
-    result = await session.execute(update(MeetingOccurrence).where(*conditions).values(**values))
-    won: bool = result.rowcount == 1  # type: ignore[attr-defined]
-    if won:
-        await session.refresh(row)
-    return won
-
-
-def _post(session: AsyncSession, row: MeetingOccurrence, now: datetime, content: str) -> None:
-    enqueue(session, now, row.guild_id, "message", {"venue": True, "content": content}, occurrence_id=row.id)
-
-
-def _alert_coordinators(
-    session: AsyncSession, config: GuildConfig | None, row: MeetingOccurrence, now: datetime, content: str
-) -> None:
-    if config is None or not config.coordinators_channel_id:
-        log.warning("Guild %s has no coordinators' channel; alert about meeting %s not sent.", row.guild_id, row.id)
-        return
-    enqueue(
-        session,
-        now,
-        row.guild_id,
-        "message",
-        {"channel_id": config.coordinators_channel_id, "content": content},
-        occurrence_id=row.id,
-    )
-
-
-__all__ = ["MeetingRunner", "add_reminders", "panel_custom_id"]
+__all__ = ["MeetingRunner", "add_reminders"]
