@@ -205,7 +205,7 @@ class _Planner:
         history: Mapping[int, int],
         month_duties: Mapping[tuple[int, str], int],
     ) -> None:
-        # Sorting every input first is what makes the plan independent of the order the caller read rows in.
+        # Sorted inputs, and a rank that ends in the facilitator id, make the plan independent of row order.
         self.slots = _sort_slots(slots)
         self.policy = policy
         self.history = history
@@ -341,6 +341,7 @@ class _Planner:
         if facilitator.is_away(slot.starts_at, slot.ends_at):
             return _AWAY
         duties = self.on_duty.get(facilitator.id, set())
+        # Holding the other duty here is caught above for a clearer reason; this also guards it on its own.
         if i in duties or any(j in duties for j in self.overlapping[i]):
             return _BUSY
         limit = facilitator.max_per_month
