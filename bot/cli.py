@@ -12,6 +12,7 @@ from typing import Annotated
 import discord
 import typer
 
+from bot.cli_export import mount_export_commands
 from bot.cli_schedule import schedule_app
 from bot.settings import SETUP_GUIDE, Settings, SettingsResult
 
@@ -39,6 +40,7 @@ app = typer.Typer(
 
 
 app.add_typer(schedule_app, name="schedule")
+mount_export_commands(app)
 
 
 def fail(message: str, code: int) -> typer.Exit:

@@ -8,11 +8,18 @@ from datetime import UTC, datetime
 
 TEXT_FORMAT = "%(asctime)s | %(levelname)-8s | %(name)s | %(message)s"
 # Loggers that are chatty at INFO without saying anything an operator acts on.
-QUIET_LOGGERS = ("discord.gateway", "discord.client", "apscheduler.scheduler", "apscheduler.executors.default")
+# SQLAlchemy logs every statement with its parameters at INFO (pseudonyms, ids), so it stays at WARNING.
+QUIET_LOGGERS = (
+    "discord.gateway",
+    "discord.client",
+    "apscheduler.scheduler",
+    "apscheduler.executors.default",
+    "sqlalchemy",
+)
 # discord.py logs whole gateway and HTTP payloads at DEBUG, with member names, ids and what members
 # typed into forms, and the database drivers log SQL parameters at DEBUG. Privacy comes first: those
 # loggers never go below INFO, whatever LOG_LEVEL says.
-PAYLOAD_LOGGERS = ("discord", "aiosqlite", "asyncpg", "sqlalchemy")
+PAYLOAD_LOGGERS = ("discord", "aiosqlite", "asyncpg")
 
 
 class JsonFormatter(logging.Formatter):

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import logging
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.services.participation_export import ExportRequest, ParticipationExport, metadata, write_csv
+from bot.services.participation_report import build_report
 from bot.settings import Settings
 from tests.fixtures.bot import BotHarness, Group, build_group, configure
 from tests.fixtures.db import FakeClock
@@ -117,6 +120,8 @@ async def scenario(sandbox: Sandbox, workdir: Path) -> None:
     thread = meeting_thread(group)
     await sandbox.actors.voice_join(group.member, group.voice)
     await sandbox.actors.post(group.member, thread, "(a member checks in)")
+    welcome = next(m for m in sandbox.channel_messages(thread) if m.content.startswith("**Welcome**"))
+    await (await sandbox.actors.click(group.newcomer, welcome, label="I'm here")).response()
     await command(sandbox, group, cover_taker, "tool share", {"name": "cost benefit"})
     await harness.idle()
 
@@ -143,6 +148,19 @@ async def scenario(sandbox: Sandbox, workdir: Path) -> None:
     await (await sandbox.actors.click(cover_taker, panel(sandbox, thread), label="End meeting")).response()
     await harness.idle()
     await sandbox.actors.voice_leave(group.member)
+
+    say("The central office: the anonymised export and the report for this meeting")
+    assert harness.bot is not None
+    counting = harness.bot.get_cog("Counting")
+    if counting is not None:
+        await counting.idle()  # type: ignore[attr-defined]
+    request = ExportRequest(START.date(), START.date())
+    exported = io.StringIO()
+    rows = ParticipationExport(harness.bot.database).rows(request)
+    await write_csv(rows, exported, metadata(request, harness.clock.now()), request.by)
+    print(exported.getvalue())
+    report = await build_report(harness.bot.database, request, workdir / "report", harness.clock.now())
+    print(f"Report: {report.summary}")
     await harness.stop()
 
 

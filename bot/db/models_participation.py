@@ -160,3 +160,19 @@ class FeedbackGiven(Base):
         ForeignKey("participation_occurrence.occurrence_id", ondelete="CASCADE"), primary_key=True
     )
     token: Mapped[str] = mapped_column(String(66), primary_key=True)
+
+
+class ParticipationOffice(Base):
+    """The central office's own server, where `/office report` works and the monthly digest goes; one row at most.
+
+    Set from the command line only (`python -m bot office set`): whoever configures it sees every group's figures.
+    """
+
+    __tablename__ = "participation_office"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    role_id: Mapped[int] = mapped_column(BigInteger)
+    # The last month ("2026-11") whose digest was posted; claimed with a conditional UPDATE so it posts once.
+    last_digest_month: Mapped[str | None] = mapped_column(String(7))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

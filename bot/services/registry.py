@@ -16,6 +16,7 @@ from bot.services.guild_config import GuildConfigService
 from bot.services.meetings.runner import MeetingRunner
 from bot.services.meetings.schedules import ScheduleService
 from bot.services.outbox import OutboxService
+from bot.services.participation import ParticipationService
 from bot.services.rota import RotaService
 from bot.services.rota_reports import RotaReports
 from bot.services.rota_timers import RotaTimers
@@ -37,6 +38,7 @@ class Services:
     rota: RotaService
     rota_timers: RotaTimers
     rota_reports: RotaReports
+    participation: ParticipationService
 
     @classmethod
     def build(
@@ -58,4 +60,5 @@ class Services:
             rota=rota,
             rota_timers=RotaTimers(database, clock, rota, scope),
             rota_reports=RotaReports(rota),
+            participation=ParticipationService(database, clock, templates),
         )

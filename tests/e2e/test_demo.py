@@ -22,5 +22,7 @@ def test_make_demo_scenario_runs_and_leaves_database_and_log(tmp_path):
     assert "Your worksheet: DISARM" in result.stdout
     assert "This meeting has ended" in result.stdout
     assert "Cover needed" in result.stdout and "Thank you for covering" in result.stdout
+    assert "# schema_version: 1" in result.stdout and "Report: " in result.stdout
+    assert (tmp_path / "report" / "summary.md").exists()
     assert (tmp_path / "smartbot.sqlite3").exists()
     assert (tmp_path / "smartbot.log").exists()

@@ -311,7 +311,7 @@ class Interactions:
         if interaction.loading and original is not None and original.flags & FLAG_LOADING and not original.deleted:
             # The first follow-up after a deferred response replaces the "thinking" message.
             interaction.loading = False
-            message = sb.messages.edit(original, body, actor=state.bot, record_as=MESSAGE)
+            message = sb.messages.edit(original, body, actor=state.bot, record_as=MESSAGE, attachments=call.files)
         else:
             flags = (body.get("flags") or 0) & _SETTABLE_FLAGS
             message = sb.messages.create(

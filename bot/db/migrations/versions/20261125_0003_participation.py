@@ -70,6 +70,15 @@ def upgrade() -> None:
         batch_op.create_index("ix_participation_occurrence_local_date", ["local_date"], unique=False)
 
     op.create_table(
+        "participation_office",
+        sa.Column("guild_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("channel_id", sa.BigInteger(), nullable=False),
+        sa.Column("role_id", sa.BigInteger(), nullable=False),
+        sa.Column("last_digest_month", sa.String(length=7), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("guild_id", name=op.f("pk_participation_office")),
+    )
+    op.create_table(
         "participation_optout",
         sa.Column("member_hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("member_hash", name=op.f("pk_participation_optout")),
@@ -152,6 +161,7 @@ def downgrade() -> None:
     op.drop_table("participation_feedback_given")
     op.drop_table("participation_settings")
     op.drop_table("participation_optout")
+    op.drop_table("participation_office")
     with op.batch_alter_table("participation_occurrence", schema=None) as batch_op:
         batch_op.drop_index("ix_participation_occurrence_local_date")
         batch_op.drop_index("ix_participation_occurrence_guild_date")

@@ -1,0 +1,579 @@
+"""Count who attends a meeting without storing who they are, finalise its numbers, and honour opt-outs.
+
+While a meeting runs, its tally (an AttendanceTracker keyed by pseudonym, or by a one-meeting token for opted-out
+members) lives in `participation_live`; every change is a conditional UPDATE on its version, so a restart or a
+replayed gateway event neither loses nor doubles anyone. When the meeting closes the tally becomes per-meeting
+numbers and attendance marks, and is deleted. See docs/PRIVACY.md for what is kept and why.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from bot.clock import Clock
+from bot.db.engine import Database
+from bot.db.models import GuildConfig, MeetingOccurrence
+from bot.db.models_participation import (
+    FeedbackGiven,
+    ParticipationLive,
+    ParticipationMark,
+    ParticipationOccurrence,
+    ParticipationOptOut,
+    ParticipationSettings,
+)
+from bot.domain import attendance
+from bot.domain.attendance import AttendanceTracker, CheckedIn, MessagePosted, VoiceJoined, VoiceLeft
+from bot.domain.meeting_format import MeetingTemplate
+from bot.domain.pseudonyms import is_meeting_token
+from bot.errors import ConflictError, InvalidInputError, NotFoundError
+from bot.services.participation_common import (
+    DEFAULT_RETENTION_MONTHS,
+    FEEDBACK_WINDOW,
+    GroupParticipation,
+    MAX_ATTEMPTS,
+    ParticipationKeys,
+    RetryError,
+    ensure_numbers_row,
+    gave_up,
+    insert_ignore,
+    load_settings,
+    optout_key_path,
+    period_of,
+)
+from bot.services.participation_feedback import FeedbackService
+from bot.services.participation_office import OfficeService
+
+__all__ = [
+    "FEEDBACK_WINDOW",
+    "GroupParticipation",
+    "MeetingTally",
+    "ParticipationKeys",
+    "ParticipationService",
+    "VoiceMeeting",
+    "optout_key_path",
+    "rekey_state",
+]
+
+log = logging.getLogger(__name__)
+
+VOICE_KINDS = ("voice", "stage")
+TERMINAL_STATES = ("completed", "cancelled", "missed")
+RECONCILE_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceMeeting:
+    """A running meeting held in a voice or stage channel."""
+
+    occurrence_id: int
+    guild_id: int
+    channel_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingTally:
+    """What the bot knows of a meeting so far: counts only."""
+
+    attendees: int
+    in_voice: int
+    checkins: int
+
+
+class ParticipationService:
+    """Counting during meetings, finalising them, opt-out, settings and retention; `.feedback` for the form."""
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        templates: Mapping[str, MeetingTemplate] | None = None,
+        keys: ParticipationKeys | None = None,
+    ) -> None:
+        self._db = database
+        self._clock = clock
+        self._templates = dict(templates or {})
+        self._keys = keys
+        self.feedback = FeedbackService(database, clock, lambda: self.keys)
+        self.office = OfficeService(database, clock, self.reconcile)
+
+    def load_keys(self, key_file: Path) -> None:
+        """Load the keys once from the key file (creating it when missing); later calls change nothing."""
+        if self._keys is None:
+            self._keys = ParticipationKeys.from_file(key_file)
+
+    @property
+    def keys(self) -> ParticipationKeys:
+        """The loaded keys; counting refuses to run without them rather than store anything unkeyed."""
+        if self._keys is None:
+            raise RuntimeError("the pseudonym key has not been loaded")
+        return self._keys
+
+    # --- settings ------------------------------------------------------------------------------
+
+    async def settings(self, guild_id: int) -> GroupParticipation:
+        """Return the group's settings (the defaults when it never changed them)."""
+        async with self._db.session() as session:
+            return await load_settings(session, guild_id)
+
+    async def update_settings(self, guild_id: int, **changes: int | None) -> GroupParticipation:
+        """Validate and store the given settings, leaving the others as they were."""
+        unknown = set(changes) - {"min_voice_minutes", "period_months", "period_anchor_month", "retention_months"}
+        if unknown:
+            raise InvalidInputError(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
+        given = {name: value for name, value in changes.items() if value is not None}
+        async with self._db.session() as session:
+            current = await load_settings(session, guild_id)
+            merged = GroupParticipation(**{**current.as_dict(), **given})
+            merged.validate()
+            row = await session.get(ParticipationSettings, guild_id)
+            if row is None:
+                row = ParticipationSettings(guild_id=guild_id, updated_at=self._clock.now())
+                session.add(row)
+            for name, value in merged.as_dict().items():
+                if name != "guild_id":
+                    setattr(row, name, value)
+            row.updated_at = self._clock.now()
+        log.info("Guild %s changed participation settings: %s.", guild_id, ", ".join(sorted(given)) or "none")
+        return merged
+
+    # --- counting while a meeting runs ---------------------------------------------------------
+
+    async def running_voice_meetings(self, guild_id: int | None = None) -> list[VoiceMeeting]:
+        """Return running meetings held in a voice or stage channel (of one guild, or all)."""
+        query = select(MeetingOccurrence).where(
+            MeetingOccurrence.state == "running", MeetingOccurrence.location_kind.in_(VOICE_KINDS)
+        )
+        if guild_id is not None:
+            query = query.where(MeetingOccurrence.guild_id == guild_id)
+        async with self._db.session() as session:
+            rows = (await session.scalars(query.order_by(MeetingOccurrence.id))).all()
+            return [VoiceMeeting(row.id, row.guild_id, row.channel_id) for row in rows]
+
+    async def sync_presence(self, occurrence_id: int, present_user_ids: Iterable[int]) -> bool:
+        """Reconcile a meeting's voice tally with who is in its channel now (at its start, after a restart)."""
+        users = sorted(set(present_user_ids))
+        now = self._clock.now()
+
+        def apply(tracker: AttendanceTracker, keys: Mapping[int, str]) -> None:
+            tracker.sync_voice((keys[user] for user in users), now)
+
+        return await self._update(occurrence_id, users, apply, voice_only=True)
+
+    async def voice_changed(self, guild_id: int, user_id: int, left: int | None, joined: int | None) -> int:
+        """Record a member leaving and/or joining voice channels; return how many meetings it concerned."""
+        if left == joined:
+            return 0
+        now = self._clock.now()
+        changed = 0
+        for meeting in await self.running_voice_meetings(guild_id):
+            if meeting.channel_id not in (left, joined):
+                continue
+            joining = meeting.channel_id == joined
+
+            def apply(tracker: AttendanceTracker, keys: Mapping[int, str], joining: bool = joining) -> None:
+                member = keys[user_id]
+                tracker.record(VoiceJoined(member, now) if joining else VoiceLeft(member, now))
+
+            changed += await self._update(meeting.occurrence_id, [user_id], apply)
+        return changed
+
+    async def message_posted(self, guild_id: int, user_id: int, channel_id: int) -> bool:
+        """Count a member who posted in a running meeting's thread (or its voice channel's chat)."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            occurrence_id = await session.scalar(
+                select(MeetingOccurrence.id).where(
+                    MeetingOccurrence.guild_id == guild_id,
+                    MeetingOccurrence.state == "running",
+                    (MeetingOccurrence.venue_id == channel_id)
+                    | ((MeetingOccurrence.channel_id == channel_id) & MeetingOccurrence.location_kind.in_(VOICE_KINDS)),
+                )
+            )
+        if occurrence_id is None:
+            return False
+
+        def apply(tracker: AttendanceTracker, keys: Mapping[int, str]) -> None:
+            tracker.record(MessagePosted(keys[user_id], now))
+
+        return await self._update(occurrence_id, [user_id], apply)
+
+    async def check_in(self, guild_id: int, user_id: int, occurrence_id: int) -> None:
+        """Count a member who pressed "I'm here"; raise a user-facing error when the meeting is not running."""
+        async with self._db.session() as session:
+            row = await session.get(MeetingOccurrence, occurrence_id)
+            if row is None or row.guild_id != guild_id:
+                raise NotFoundError("This meeting no longer exists.")
+            if row.state != "running":
+                raise ConflictError("This meeting isn't running, so there is nothing to check in to.")
+        now = self._clock.now()
+
+        def apply(tracker: AttendanceTracker, keys: Mapping[int, str]) -> None:
+            tracker.record(CheckedIn(keys[user_id], now))
+
+        if not await self._update(occurrence_id, [user_id], apply):
+            raise ConflictError("This meeting has just ended, so there is nothing to check in to.")
+
+    async def tally(self, occurrence_id: int) -> MeetingTally | None:
+        """Return the running meeting's counts so far, or None when nothing is being counted."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            live = await session.get(ParticipationLive, occurrence_id)
+            if live is None:
+                return None
+            tracker = AttendanceTracker.from_json(live.state)
+        return MeetingTally(len(tracker.counted(now)), len(tracker.in_voice), len(tracker.checked_in))
+
+    async def _update(
+        self,
+        occurrence_id: int,
+        user_ids: list[int],
+        apply: Callable[[AttendanceTracker, Mapping[int, str]], None],
+        *,
+        voice_only: bool = False,
+    ) -> bool:
+        """Apply a change to a running meeting's tally as a conditional UPDATE; return False if it is not running."""
+        keys = self.keys
+        for _attempt in range(MAX_ATTEMPTS):
+            try:
+                async with self._db.session() as session:
+                    row = await session.get(MeetingOccurrence, occurrence_id)
+                    if row is None or row.state != "running":
+                        return False
+                    if voice_only and row.location_kind not in VOICE_KINDS:
+                        return False
+                    live = await self._live(session, row)
+                    tracker = AttendanceTracker.from_json(live.state)
+                    opted_out = await _opted_out(session, keys, row.guild_id, user_ids)
+                    member_keys = {
+                        user: keys.attendance.meeting_token(row.guild_id, user, row.id)
+                        if user in opted_out
+                        else keys.attendance.pseudonym(row.guild_id, user, live.period)
+                        for user in user_ids
+                    }
+                    apply(tracker, member_keys)
+                    await _save(session, live, tracker.to_json(), self._clock.now())
+                    return True
+            except (RetryError, IntegrityError):
+                continue
+        raise gave_up(occurrence_id)
+
+    async def _live(self, session: AsyncSession, row: MeetingOccurrence) -> ParticipationLive:
+        """Return the meeting's tally row, creating an empty one (flushed: a racing creator loses and retries)."""
+        live = await session.get(ParticipationLive, row.id)
+        if live is not None:
+            return live
+        settings = await load_settings(session, row.guild_id)
+        period, _local = await period_of(session, row)
+        tracker = AttendanceTracker(timedelta(minutes=settings.min_voice_minutes))
+        live = ParticipationLive(
+            occurrence_id=row.id,
+            guild_id=row.guild_id,
+            period=period,
+            state=tracker.to_json(),
+            version=0,
+            updated_at=self._clock.now(),
+        )
+        session.add(live)
+        await session.flush()
+        return live
+
+    # --- closing a meeting ---------------------------------------------------------------------
+
+    async def finalise(self, occurrence_id: int) -> bool:
+        """Turn a finished meeting's tally into numbers and marks and delete the tally; False if already done."""
+        for _attempt in range(MAX_ATTEMPTS):
+            try:
+                async with self._db.session() as session:
+                    return await self._finalise(session, occurrence_id)
+            except (RetryError, IntegrityError):
+                continue
+        raise gave_up(occurrence_id)
+
+    async def _finalise(self, session: AsyncSession, occurrence_id: int) -> bool:
+        now = self._clock.now()
+        row = await session.get(MeetingOccurrence, occurrence_id)
+        if row is None or row.state not in TERMINAL_STATES:
+            return False
+        live = await session.get(ParticipationLive, occurrence_id)
+        period, local_day = await period_of(session, row)
+        if live is not None:
+            period = live.period
+        await ensure_numbers_row(session, self._db.is_sqlite, row, period, local_day, now)
+        claimed = await session.execute(
+            update(ParticipationOccurrence)
+            .where(
+                ParticipationOccurrence.occurrence_id == occurrence_id,
+                ParticipationOccurrence.finalised_at.is_(None),
+            )
+            .values(finalised_at=now)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        end = row.actual_end or now
+        tracker = AttendanceTracker.from_json(live.state) if live is not None else None
+        attending = tracker.counted(end) if tracker is not None else set()
+        linked = sorted(member for member in attending if not is_meeting_token(member))
+        seen_before: set[str] = set()
+        if linked:
+            seen_before = set(
+                (
+                    await session.scalars(
+                        select(ParticipationMark.pseudonym).where(
+                            ParticipationMark.guild_id == row.guild_id,
+                            ParticipationMark.period == period,
+                            ParticipationMark.starts_at < row.starts_at,
+                            ParticipationMark.pseudonym.in_(linked),
+                        )
+                    )
+                ).all()
+            )
+        split = attendance.classify_attendance(attending, seen_before)
+        outcome, reason = _outcome(row, split.attendees)
+        reached, total = self._phases(row, await session.get(GuildConfig, row.guild_id))
+        voice = (
+            sum(1 for member in attending if tracker.voice_time(member, end) >= tracker.min_voice)
+            if tracker is not None
+            else 0
+        )
+        await session.execute(
+            update(ParticipationOccurrence)
+            .where(ParticipationOccurrence.occurrence_id == occurrence_id)
+            .values(
+                outcome=outcome,
+                missed_reason=reason,
+                actual_start=row.actual_start,
+                actual_end=row.actual_end,
+                phases_reached=reached,
+                phases_total=total,
+                attendees=split.attendees,
+                new_attendees=len(split.new),
+                returning_attendees=len(split.returning),
+                unlinked_attendees=split.unlinked,
+                checkins=len(tracker.checked_in) if tracker is not None else 0,
+                voice_attendees=voice,
+                posters=len(tracker.posted) if tracker is not None else 0,
+                facilitators=1 if row.facilitator_id is not None else 0,
+                feedback_until=end + FEEDBACK_WINDOW if row.state == "completed" else None,
+            )
+        )
+        for pseudonym in sorted(split.new | split.returning):
+            session.add(
+                ParticipationMark(
+                    occurrence_id=row.id,
+                    guild_id=row.guild_id,
+                    period=period,
+                    pseudonym=pseudonym,
+                    starts_at=row.starts_at,
+                )
+            )
+        if live is not None:
+            gone = await session.execute(
+                delete(ParticipationLive).where(
+                    ParticipationLive.occurrence_id == occurrence_id, ParticipationLive.version == live.version
+                )
+            )
+            if gone.rowcount != 1:  # type: ignore[attr-defined]
+                raise RetryError
+        if row.state != "completed":
+            await session.execute(delete(FeedbackGiven).where(FeedbackGiven.occurrence_id == occurrence_id))
+        log.info(
+            "Participation for meeting %s finalised (guild %s): %s, %d attending.",
+            row.id,
+            row.guild_id,
+            outcome if reason is None else f"{outcome} ({reason})",
+            split.attendees,
+        )
+        return True
+
+    def _phases(self, row: MeetingOccurrence, config: GuildConfig | None) -> tuple[int, int]:
+        timings = json.loads(row.phase_timings or "[]")
+        reached = len({timing.get("key") for timing in timings if isinstance(timing, dict)})
+        template = self._templates.get(row.template_slug)
+        if template is None:
+            return reached, reached
+        hat = config.pass_the_hat_enabled if config is not None else True
+        return reached, len(template.active_phases(pass_the_hat=hat))
+
+    async def reconcile(self) -> int:
+        """Finalise every finished meeting (completed, cancelled or missed, already due) that has no numbers yet."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            ids = (
+                await session.scalars(
+                    select(MeetingOccurrence.id)
+                    .outerjoin(ParticipationOccurrence, ParticipationOccurrence.occurrence_id == MeetingOccurrence.id)
+                    .where(
+                        MeetingOccurrence.state.in_(TERMINAL_STATES),
+                        MeetingOccurrence.starts_at <= now,
+                        ParticipationOccurrence.finalised_at.is_(None),
+                    )
+                    .order_by(MeetingOccurrence.starts_at)
+                    .limit(RECONCILE_BATCH)
+                )
+            ).all()
+        done = 0
+        for occurrence_id in ids:
+            done += await self.finalise(occurrence_id)
+        return done
+
+    # --- opting out ----------------------------------------------------------------------------
+
+    async def is_opted_out(self, guild_id: int, user_id: int) -> bool:
+        """Return whether the member asked not to be linked in this guild."""
+        async with self._db.session() as session:
+            return bool(await _opted_out(session, self.keys, guild_id, [user_id]))
+
+    async def set_opt_out(self, guild_id: int, user_id: int, opted_out: bool) -> bool:
+        """Opt the member out (True) or back in (False); return whether anything changed.
+
+        A meeting running in the guild switches the member's key in its tally at once, so an opt-out also covers
+        the meeting in progress: they are counted there as unlinked, and no mark is written for them.
+        """
+        keys = self.keys
+        fingerprint = keys.optout_hash(guild_id, user_id)
+        for _attempt in range(MAX_ATTEMPTS):
+            try:
+                async with self._db.session() as session:
+                    if opted_out:
+                        result = await session.execute(
+                            insert_ignore(self._db.is_sqlite, ParticipationOptOut, {"member_hash": fingerprint})
+                        )
+                    else:
+                        result = await session.execute(
+                            delete(ParticipationOptOut).where(ParticipationOptOut.member_hash == fingerprint)
+                        )
+                    changed: bool = result.rowcount == 1  # type: ignore[attr-defined]
+                    if changed:
+                        await self._rekey_running(session, guild_id, user_id, to_token=opted_out)
+            except (RetryError, IntegrityError):
+                continue
+            return changed
+        raise gave_up(None)
+
+    async def _rekey_running(self, session: AsyncSession, guild_id: int, user_id: int, *, to_token: bool) -> None:
+        lives = (
+            await session.scalars(
+                select(ParticipationLive)
+                .join(MeetingOccurrence, MeetingOccurrence.id == ParticipationLive.occurrence_id)
+                .where(ParticipationLive.guild_id == guild_id, MeetingOccurrence.state == "running")
+            )
+        ).all()
+        for live in lives:
+            linked = self.keys.attendance.pseudonym(guild_id, user_id, live.period)
+            token = self.keys.attendance.meeting_token(guild_id, user_id, live.occurrence_id)
+            old, new = (linked, token) if to_token else (token, linked)
+            state = rekey_state(live.state, old, new)
+            if state != live.state:
+                await _save(session, live, state, self._clock.now())
+
+    # --- retention -----------------------------------------------------------------------------
+
+    async def purge_marks(self) -> int:
+        """Delete attendance marks older than each group's retention period; the per-meeting numbers stay."""
+        now = self._clock.now()
+        deleted = 0
+        async with self._db.session() as session:
+            custom = (
+                await session.execute(
+                    select(ParticipationSettings.guild_id, ParticipationSettings.retention_months).where(
+                        ParticipationSettings.retention_months != DEFAULT_RETENTION_MONTHS
+                    )
+                )
+            ).all()
+            for guild_id, months in custom:
+                result = await session.execute(
+                    delete(ParticipationMark).where(
+                        ParticipationMark.guild_id == guild_id,
+                        ParticipationMark.starts_at < now - relativedelta(months=months),
+                    )
+                )
+                deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
+            default_cutoff = now - relativedelta(months=DEFAULT_RETENTION_MONTHS)
+            query = delete(ParticipationMark).where(ParticipationMark.starts_at < default_cutoff)
+            if custom:
+                query = query.where(ParticipationMark.guild_id.not_in([guild_id for guild_id, _ in custom]))
+            result = await session.execute(query)
+            deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        if deleted:
+            log.info("Purged %d attendance mark(s) past their retention period.", deleted)
+        return deleted
+
+    async def housekeeping(self) -> None:
+        """Do the daily chores: finalise what was missed, close feedback windows, purge old marks."""
+        await self.reconcile()
+        await self.feedback.close()
+        await self.purge_marks()
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+async def _opted_out(session: AsyncSession, keys: ParticipationKeys, guild_id: int, user_ids: list[int]) -> set[int]:
+    if not user_ids:
+        return set()
+    hashes = {keys.optout_hash(guild_id, user): user for user in user_ids}
+    found = (
+        await session.scalars(
+            select(ParticipationOptOut.member_hash).where(ParticipationOptOut.member_hash.in_(list(hashes)))
+        )
+    ).all()
+    return {hashes[value] for value in found}
+
+
+async def _save(session: AsyncSession, live: ParticipationLive, state: str, now: datetime) -> None:
+    result = await session.execute(
+        update(ParticipationLive)
+        .where(ParticipationLive.occurrence_id == live.occurrence_id, ParticipationLive.version == live.version)
+        .values(state=state, version=live.version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise RetryError
+    # Keep the loaded object in step (without marking it dirty), so a second change in the same transaction
+    # conditions on the new version.
+    set_committed_value(live, "state", state)
+    set_committed_value(live, "version", live.version + 1)
+
+
+def rekey_state(state: str, old: str, new: str) -> str:
+    """Return a saved tally with one member's key replaced (on opt-out or opt-in during a meeting)."""
+    data = json.loads(state)
+    if data.get("version") != attendance.STATE_VERSION:
+        raise ValueError("not a saved attendance state of the current version")
+    for field in ("posted", "checked_in"):
+        firsts = data[field]
+        if old in firsts:
+            at = firsts.pop(old)
+            # ISO timestamps in UTC compare as text: keep the earliest, as the tracker would.
+            firsts[new] = min(at, firsts.get(new, at))
+    voice = data["voice"]
+    if old in voice:
+        moved = voice.pop(old)
+        voice.setdefault(new, moved)
+    rebuilt = AttendanceTracker.from_json(json.dumps(data))  # refuse anything the tracker would not accept
+    return rebuilt.to_json()
+
+
+def _outcome(row: MeetingOccurrence, attendees: int) -> tuple[str, str | None]:
+    """Return held or missed, and why it was missed: the free-text reason is never copied, only its kind."""
+    if row.state == "cancelled":
+        return "missed", "cancelled"
+    if row.state == "missed":
+        text = (row.reason or "").lower()
+        if text == "bot down":
+            return "missed", "bot down"
+        return "missed", "no facilitator" if "facilitator" in text else "other"
+    if row.facilitator_id is None and attendees == 0:
+        return "missed", "no facilitator"
+    return "held", None
