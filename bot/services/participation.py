@@ -270,7 +270,9 @@ class ParticipationService:
 
     async def _live(self, session: AsyncSession, row: MeetingOccurrence) -> ParticipationLive:
         """Return the meeting's tally row, creating an empty one (flushed: a racing creator loses and retries)."""
-        live = await session.get(ParticipationLive, row.id)
+        # On PostgreSQL, lock the tally row: concurrent signals then queue instead of racing each other
+        # through the version check (with a dozen at once, optimistic retries alone can run out).
+        live = await session.get(ParticipationLive, row.id, with_for_update=not self._db.is_sqlite)
         if live is not None:
             return live
         settings = await load_settings(session, row.guild_id)
