@@ -64,6 +64,9 @@ class CrisisTextModal(BotModal, title="Crisis resources"):
         await reply(interaction, "Crisis resources updated.", embed=settings_embed(settings))
 
 
+# Discord reads default_member_permissions from top-level commands only, so it is set on the group.
+@app_commands.default_permissions(manage_guild=True)
+@app_commands.guild_only()
 class Setup(commands.GroupCog, group_name="setup", group_description="Configure this group (Manage Server)"):
     """Per-guild configuration."""
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 # A claim older than this belongs to a process that died mid-delivery; another may take it over.
 CLAIM_LEASE = timedelta(minutes=2)
+# How soon a step that failed for a passing reason (5xx, 429, network) is tried again.
+RETRY_DELAY = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,23 @@ class OutboxService:
                     .limit(limit)
                 )
             ).all()
+            # A meeting's steps go out in order: nothing of an occurrence is claimed while an earlier step of
+            # it is still claimed by someone (say a process that died mid-delivery, until its lease expires).
+            busy = set(
+                (
+                    await session.scalars(
+                        select(Outbox.occurrence_id).where(
+                            Outbox.state == "sending",
+                            Outbox.claimed_at >= now - CLAIM_LEASE,
+                            Outbox.occurrence_id.is_not(None),
+                        )
+                    )
+                ).all()
+            )
             claimed: list[OutboxItem] = []
             for row in candidates:
+                if row.occurrence_id is not None and row.occurrence_id in busy:
+                    continue
                 won = await session.execute(
                     update(Outbox)
                     .where(Outbox.id == row.id, Outbox.state == row.state, Outbox.attempts == row.attempts)
@@ -107,6 +124,31 @@ class OutboxService:
                         OutboxItem(row.id, row.guild_id, row.occurrence_id, row.kind, json.loads(row.payload))
                     )
             return claimed
+
+    async def release(self, item_id: int) -> None:
+        """Put a claimed item back untried (it waits behind an earlier step); this is not a failed attempt."""
+        async with self._db.session() as session:
+            await session.execute(
+                update(Outbox)
+                .where(Outbox.id == item_id, Outbox.state == "sending")
+                .values(state="pending", claimed_at=None, attempts=Outbox.attempts - 1)
+            )
+
+    async def next_due(self) -> datetime | None:
+        """Return when delivery should run again: now for pending items, or when a dead claim's lease expires."""
+        now = self._clock.now()
+        async with self._db.session() as session:
+            pending = await session.scalar(
+                select(Outbox.id).where(Outbox.state == "pending", in_scope(Outbox.guild_id, self.scope)).limit(1)
+            )
+            if pending is not None:
+                return now + RETRY_DELAY
+            claimed = await session.scalar(
+                select(func.min(Outbox.claimed_at)).where(
+                    Outbox.state == "sending", in_scope(Outbox.guild_id, self.scope)
+                )
+            )
+        return claimed + CLAIM_LEASE if claimed is not None else None
 
     async def mark_sent(self, item_id: int, result_id: int | None = None) -> None:
         """Record a delivered item."""

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 WEEKDAY_CHOICES = [app_commands.Choice(name=name, value=index) for index, name in enumerate(WEEKDAYS)]
 ALERT_MAX = 500
+# Ids are 32-bit database keys; declaring the range makes Discord refuse anything larger.
+RecordId = app_commands.Range[int, 1, 2**31 - 1]
 
 
 def describe(occurrence: OccurrenceView) -> str:
@@ -158,7 +160,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
     async def cancel(
         self,
         interaction: discord.Interaction,
-        meeting: int,
+        meeting: RecordId,
         reason: app_commands.Range[str, 1, 300],
         series: bool = False,
     ) -> None:
@@ -182,7 +184,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
     async def skip(
         self,
         interaction: discord.Interaction,
-        series: int,
+        series: RecordId,
         reason: app_commands.Range[str, 1, 300] = "No meeting this week.",
     ) -> None:
         """Cancel the next meeting of a series."""
@@ -205,7 +207,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
     async def edit(
         self,
         interaction: discord.Interaction,
-        series: int,
+        series: RecordId,
         title: app_commands.Range[str, 1, 100] | None = None,
         time: str | None = None,
         weekday: app_commands.Choice[int] | None = None,

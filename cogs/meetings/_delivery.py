@@ -77,7 +77,11 @@ class Delivery:
 
     async def schedule_wake(self) -> None:
         """Arrange for `run_due` to run at the next instant something is due."""
-        candidates = [await self.bot.services.meetings.next_due(), await self.bot.services.rota_timers.next_due()]
+        candidates = [
+            await self.bot.services.meetings.next_due(),
+            await self.bot.services.rota_timers.next_due(),
+            await self.bot.services.outbox.next_due(),
+        ]
         due = [when for when in candidates if when is not None]
         when = min(due) if due else None
         if when is None:
@@ -96,9 +100,7 @@ class Delivery:
                 for item in items:
                     if item.occurrence_id is not None and item.occurrence_id in blocked:
                         # Keep one meeting's steps in order: retry the rest after the failed one.
-                        await self.bot.services.outbox.mark_failed(
-                            item.id, "waits for an earlier step", permanent=False
-                        )
+                        await self.bot.services.outbox.release(item.id)
                         continue
                     if await self._deliver_one(item):
                         delivered += 1

@@ -14,6 +14,7 @@ from bot.domain.recurrence import parse_local_date
 from bot.services.rota import rota_post
 from cogs._replies import guild_id, reply
 from cogs.meetings._checks import coordinator_guild, staff_guild
+from cogs.meetings._commands import RecordId
 
 if TYPE_CHECKING:
     from bot.client import SmartBot
@@ -145,7 +146,11 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
     @app_commands.describe(meeting="Meeting id from /meeting list")
     @app_commands.guild_only()
     async def pin(
-        self, interaction: discord.Interaction, meeting: int, role: Literal["lead", "co"], facilitator: discord.Member
+        self,
+        interaction: discord.Interaction,
+        meeting: RecordId,
+        role: Literal["lead", "co"],
+        facilitator: discord.Member,
     ) -> None:
         """Pin a duty; regeneration never moves it."""
         duty = await self.bot.services.rota.pin(

@@ -1,0 +1,566 @@
+"""Fixes proposed in docs/BENCHMARKS.md, applied as monkeypatches inside a benchmarked bot process only.
+
+They exist to measure "after" figures before the production code changes: `BENCH_FIXES=sql-log,wake make bench`
+(or a comma-separated subset) patches the SmartBot child process; nothing else is touched. Once a fix has landed
+in `bot/` or `cogs/`, its entry here becomes a no-op in effect and can be deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+ENV = "BENCH_FIXES"
+
+
+def requested() -> list[str]:
+    """Return the fixes named in BENCH_FIXES (empty: measure the code as it is)."""
+    return [name.strip() for name in os.environ.get(ENV, "").split(",") if name.strip()]
+
+
+def quiet_sql_log() -> None:
+    """Stop SQLAlchemy echoing every statement and its parameters at LOG_LEVEL=INFO.
+
+    `configure_logging` lifts the "sqlalchemy" logger to INFO so driver payloads never show at DEBUG, but INFO is
+    the level at which SQLAlchemy logs each statement with its parameters (DEBUG adds result rows). Proposed fix
+    in bot/logging_setup.py: hold "sqlalchemy" at WARNING or above, the other payload loggers at INFO or above.
+    """
+    root = logging.getLogger().level
+    logging.getLogger("sqlalchemy").setLevel(max(logging.WARNING, root))
+
+
+def precise_wake() -> None:
+    """Wake the meeting runner at the instant the next step is due, not at least one second later.
+
+    `Delivery.schedule_wake` floors the next wake-up at now + 1 s so that a step that keeps failing is retried each
+    second rather than in a tight loop; but the floor also delays every step due within a second of the last run.
+    Proposed fix in cogs/meetings/_delivery.py, as below: note when `run_due` started; run again at once for a step
+    that fell due while it was busy (rescheduling the wake job for "now" from inside the running job would be
+    skipped by APScheduler, max_instances=1, and the wake-up lost); wake at the due instant otherwise, at least
+    10 ms ahead for the same reason; keep the one-second delay for a step already due when the run started (it is
+    still pending, so it failed).
+    """
+    from cogs.meetings import _delivery
+
+    async def run_due(self: _delivery.Delivery) -> None:
+        while True:
+            started = self.bot.clock.now()
+            try:
+                await self.bot.services.meetings.tick()
+                await self.bot.services.rota_timers.tick()
+                await self.flush()
+            except Exception:
+                _delivery.log.exception("Running due meeting steps failed.")
+            finally:
+                when = await _next_due(self)
+            now = self.bot.clock.now()
+            if when is not None and started < when <= now:
+                continue  # fell due while this run was busy
+            if when is None:
+                self.bot.scheduler.cancel(_delivery.WAKE_JOB)
+            elif when <= started:
+                self.bot.scheduler.schedule_at(_delivery.WAKE_JOB, now + timedelta(seconds=1), self.run_due)
+            else:
+                wake = max(when, now + timedelta(milliseconds=10))
+                self.bot.scheduler.schedule_at(_delivery.WAKE_JOB, wake, self.run_due)
+            return
+
+    async def _next_due(self: _delivery.Delivery) -> datetime | None:
+        candidates = [await self.bot.services.meetings.next_due(), await self.bot.services.rota_timers.next_due()]
+        due = [when for when in candidates if when is not None]
+        return min(due) if due else None
+
+    _delivery.Delivery.run_due = run_due  # type: ignore[method-assign]
+
+
+def due_timers_only() -> None:
+    """Look only at running meetings that have a timer due, instead of every running meeting on every wake-up.
+
+    `MeetingRunner._run_timers` opens a session per running meeting, and `next_due` loads every running meeting with
+    its group's settings, on every wake-up, before the opening post of a meeting due now is delivered: each
+    wake-up costs more the more meetings are running. A timer (nudge, automatic advance) is never earlier than the
+    phase deadline minus the longest nudge lead of any template, so SQL can narrow the rows exactly.
+    Proposed fix in bot/services/meetings/runner.py (no schema change): select only
+    `phase_deadline <= now + lead OR ends_at <= now - OVERRUN_LIMIT` in `_run_timers`, and in `next_due` walk the
+    running meetings in phase-deadline order, stopping once `phase_deadline - lead` passes the best instant found.
+    Measured here as a gate in front of the unchanged `_run_timers` (it runs whenever any candidate exists) and a
+    rewritten `next_due`.
+    """
+    from sqlalchemy import func, or_, select
+
+    from bot.db.models import GuildConfig, MeetingOccurrence as Occurrence, MeetingReminder as Reminder
+    from bot.services.meetings import runner
+    from bot.services.scope import in_scope
+
+    original_run_timers = runner.MeetingRunner._run_timers
+
+    def longest_lead(self: runner.MeetingRunner) -> timedelta:
+        minutes = max((p.nudge_minutes_before for t in self.templates.values() for p in t.phases), default=0)
+        return timedelta(minutes=minutes)
+
+    async def run_timers(self: runner.MeetingRunner, now: datetime) -> None:
+        due = or_(
+            Occurrence.phase_deadline <= now + longest_lead(self), Occurrence.ends_at <= now - runner.OVERRUN_LIMIT
+        )
+        async with self._db.session() as session:
+            candidate = await session.scalar(
+                select(Occurrence.id)
+                .where(Occurrence.state == "running", due, in_scope(Occurrence.guild_id, self.scope))
+                .limit(1)
+            )
+        if candidate is not None:
+            await original_run_timers(self, now)
+
+    async def next_due(self: runner.MeetingRunner) -> datetime | None:
+        mine = in_scope(Occurrence.guild_id, self.scope)
+        async with self._db.session() as session:
+            unstaffed = await session.scalar(
+                select(func.min(Occurrence.starts_at)).where(
+                    Occurrence.state == "scheduled",
+                    Occurrence.facilitator_id.is_(None),
+                    Occurrence.no_facilitator_alerted.is_(False),
+                    mine,
+                )
+            )
+            ends = await session.scalar(select(func.min(Occurrence.ends_at)).where(Occurrence.state == "running", mine))
+            reminder = await session.scalar(
+                select(func.min(Reminder.due_at)).where(
+                    Reminder.sent_at.is_(None), in_scope(Reminder.guild_id, self.scope)
+                )
+            )
+            start = await session.scalar(
+                select(func.min(Occurrence.starts_at)).where(Occurrence.state == "scheduled", mine)
+            )
+            candidates = [
+                reminder,
+                start,
+                unstaffed - runner.NO_FACILITATOR_ALERT if unstaffed else None,
+                ends + runner.OVERRUN_LIMIT if ends else None,
+            ]
+            known = [when for when in candidates if when is not None]
+            best = min(known) if known else None
+            lead = longest_lead(self)
+            rows = await session.stream_scalars(
+                select(Occurrence)
+                .where(Occurrence.state == "running", Occurrence.phase_deadline.is_not(None), mine)
+                .order_by(Occurrence.phase_deadline)
+            )
+            async for row in rows:
+                if best is not None and row.phase_deadline is not None and row.phase_deadline - lead > best:
+                    break  # every later row's timers are later still
+                state = self._state_of(row, await session.get(GuildConfig, row.guild_id))
+                auto_deadline = state.deadline if state.phase.auto_advance else None
+                for when in (state.nudge_at(), auto_deadline):
+                    if when is not None and (best is None or when < best):
+                        best = when
+        return best
+
+    runner.MeetingRunner._run_timers = run_timers  # type: ignore[method-assign]
+    runner.MeetingRunner.next_due = next_due  # type: ignore[method-assign]
+
+
+def parallel_delivery() -> None:
+    """Deliver different meetings' outbox items side by side, each meeting's own items still in order.
+
+    `Delivery.flush` delivers every item one after another. discord.py 2.x, when a request empties a rate-limit
+    bucket (X-RateLimit-Remaining: 0), sleeps until the bucket resets before that request returns; one group's
+    fifth event edit in 5 s, or one thread's fifth message, so stalls every other group's delivery for 5 s. Proposed
+    fix in cogs/meetings/_delivery.py, as below: one lane per meeting (per guild for items without a meeting), up
+    to 32 lanes at once; an item that fails holds back only the rest of its own lane; claiming stops after a failure
+    as before, and at most 500 items are claimed ahead of delivery (well inside the 2-minute claim lease).
+    """
+    import asyncio
+
+    from cogs.meetings import _delivery
+
+    lanes_at_once = 32
+    claimed_ahead = 500
+
+    async def flush(self: _delivery.Delivery) -> int:
+        delivered = 0
+        async with self._lock:
+            queues: dict[object, asyncio.Queue[object]] = {}
+            blocked: set[object] = set()
+            tasks: list[asyncio.Task[None]] = []
+            room = asyncio.Semaphore(claimed_ahead)
+            lanes = asyncio.Semaphore(lanes_at_once)
+            outbox = self.bot.services.outbox
+
+            async def lane(key: object, queue: asyncio.Queue[object]) -> None:
+                nonlocal delivered
+                async with lanes:
+                    while not queue.empty():
+                        item = queue.get_nowait()
+                        try:
+                            if key in blocked:
+                                await outbox.mark_failed(item.id, "waits for an earlier step", permanent=False)  # type: ignore[attr-defined]
+                            elif await self._deliver_one(item):  # type: ignore[arg-type]
+                                delivered += 1
+                            else:
+                                blocked.add(key)
+                        finally:
+                            room.release()
+                    queues.pop(key, None)
+
+            while not blocked and (items := await outbox.claim_batch()):
+                for item in items:
+                    await room.acquire()
+                    key = item.occurrence_id if item.occurrence_id is not None else ("guild", item.guild_id)
+                    queue = queues.get(key)
+                    if queue is None:
+                        queue = queues[key] = asyncio.Queue()
+                        queue.put_nowait(item)
+                        tasks.append(asyncio.create_task(lane(key, queue)))
+                    else:
+                        queue.put_nowait(item)
+            await asyncio.gather(*tasks)
+        return delivered
+
+    _delivery.Delivery.flush = flush  # type: ignore[method-assign]
+
+
+def materialise_in_background() -> None:
+    """Extend the schedules' horizon after start-up, one group per transaction, instead of before connecting.
+
+    `Meetings.cog_load` awaits `materialise_all()` inside `setup_hook`, which discord.py runs before it connects,
+    and `materialise_all` walks every active series in one transaction: per series a query for all its occurrences
+    (past ones too, so it grows with history), an RRULE parse and expansion, and `request_events` for its group
+    (once per series, though it is per group). With 10,000 series that is most of the start-up. A restart needs
+    none of it first: occurrences already exist 8 weeks ahead and `run_due` works from the database. Proposed fix,
+    as below: in `cog_load`, kick delivery and start `_materialise` as a background task; in `materialise_all`, one
+    short transaction per group (the single SQLite connection is then free between groups for commands and timers).
+    Further: load only future occurrences (`starts_at >= now - 1 day`) and call `request_events` once per group.
+    """
+    import asyncio
+
+    from sqlalchemy import select
+
+    from bot.db.models import GuildConfig, MeetingSchedule
+    from bot.services.meetings.schedules import ScheduleService
+    from bot.services.scope import in_scope
+    from cogs.meetings import _commands
+
+    background: set[asyncio.Task[None]] = set()
+
+    async def cog_load(self: _commands.Meetings) -> None:
+        self.bot.scheduler.schedule_every(_commands.MATERIALISE_JOB, 6 * 3600, self._materialise)
+        self.delivery.kick()
+        task = asyncio.create_task(self._materialise())
+        background.add(task)
+        task.add_done_callback(background.discard)
+
+    async def materialise_all(self: ScheduleService) -> int:
+        now = self._clock.now()
+        async with self._db.session() as session:
+            guilds = (
+                await session.scalars(
+                    select(MeetingSchedule.guild_id)
+                    .where(MeetingSchedule.active, in_scope(MeetingSchedule.guild_id, self.scope))
+                    .distinct()
+                )
+            ).all()
+        added = 0
+        for guild_id in guilds:
+            async with self._db.session() as session:
+                series = (
+                    await session.scalars(
+                        select(MeetingSchedule).where(MeetingSchedule.active, MeetingSchedule.guild_id == guild_id)
+                    )
+                ).all()
+                config = await session.get(GuildConfig, guild_id)
+                for schedule in series:
+                    added += await self._materialise(session, schedule, config, now)
+        return added
+
+    _commands.Meetings.cog_load = cog_load  # type: ignore[method-assign]
+    ScheduleService.materialise_all = materialise_all  # type: ignore[method-assign]
+
+
+def stream_in_partitions() -> None:
+    """Stream the export's rows from the database a thousand at a time instead of all at once.
+
+    `ParticipationExport.rows` reads `session.stream(query)` row by row; on aiosqlite without `yield_per` the whole
+    result is buffered first (the process passes 300 MB for one year by occurrence). Proposed fix in
+    bot/services/participation_export.py: `session.stream(_query(request).execution_options(yield_per=1000))`.
+    """
+    from bot.services import participation_export as export
+
+    original = export._query
+
+    def query(request: export.ExportRequest) -> object:
+        return original(request).execution_options(yield_per=1000)
+
+    export._query = query  # type: ignore[assignment]
+
+
+def sql_side_disclosure() -> None:
+    """Protect the cells in SQL and write whole partitions of ready-made CSV rows (the issue's hint).
+
+    Most of the export's time is Python per cell: `_exact_row`, `protect_row` with its checks, `_Sums.add` and
+    `_csv_cell` for 30 people columns of every row. Proposed fix in bot/services/participation_export.py, as
+    prototyped below for CSV with the default (non-exact) policy: select the export's own query as a subquery with
+    each people column rewritten `CASE WHEN n = 0 THEN '0' WHEN n < threshold THEN '*' ELSE ((2n + r) // 2r) * r`
+    (the same integer rounding as `round_half_up_to`), stream it in partitions of 1,000 (`yield_per`), compute only
+    the two averages in Python from the five helpfulness counts, and take the "all groups" and total rows from two
+    small GROUP BY queries (exact sums, rounded with `protect_total`). The benchmark checks that its CSV is
+    byte-for-byte the current export's.
+    """
+    from sqlalchemy import String, case, cast, func, select, type_coerce
+
+    from bot.domain.disclosure import protect_total
+    from bot.services import participation_export as export
+
+    original_rows = export.ParticipationExport.rows
+
+    def people(column: Any, policy: Any) -> Any:
+        value = func.coalesce(column, 0)
+        rounded = (2 * value + policy.rounding) // (2 * policy.rounding) * policy.rounding
+        return case((value == 0, "0"), (value < policy.threshold, "*"), else_=cast(rounded, String))
+
+    def averages(helpful: list[int], policy: Any) -> tuple[str, str]:
+        answered = sum(helpful)
+        if answered < policy.min_people_for_averages or not answered:
+            return "*", "*"
+        mean, median = export._mean(helpful), export._median(helpful)
+        return str(round(mean, 2)), str(round(median, 2))  # type: ignore[arg-type]
+
+    def iso(value: Any) -> Any:
+        if value is None or isinstance(value, datetime):
+            return value.isoformat() if value is not None else None
+        day, _, clock = str(value).partition(" ")  # SQLite's text form, 'YYYY-MM-DD HH:MM:SS.ffffff'
+        return f"{day}T{clock.removesuffix('.000000')}+00:00"
+
+    async def rows(self: export.ParticipationExport, request: export.ExportRequest) -> Any:
+        policy = request.policy
+        if policy.exact:
+            async for row in original_rows(self, request):
+                yield [row]
+            return
+        by = request.by
+        sub = export._query(request).order_by(None).subquery()
+        facts = export.OCCURRENCE_FACTS if by == "occurrence" else ("bucket", *export.BUCKET_FACTS)
+        dated = {"scheduled_start", "scheduled_end", "actual_start", "actual_end"}
+        chosen = [
+            type_coerce(sub.c[name], String)
+            if name in dated
+            else func.coalesce(sub.c[name], 0)
+            if by != "occurrence" and name in export.BUCKET_FACTS
+            else sub.c[name]
+            for name in facts
+        ]
+        summed = [*export.PEOPLE_COLUMNS, *(export.BUCKET_FACTS if by != "occurrence" else export._SUMMED_FACTS)]
+        # Weeks and months: the exact values come along (few rows) and the "all groups" and total rows are summed
+        # here, one scan in all. Occurrences: only the helpfulness counts come along; the total is one more query.
+        exact_names = summed if by != "occurrence" else list(export.HELPFUL_COLUMNS)
+        helpful_at = [exact_names.index(name) for name in export.HELPFUL_COLUMNS]
+        exact = [func.coalesce(sub.c[name], 0) for name in exact_names]
+        protected = [people(sub.c[name], policy) for name in export.PEOPLE_COLUMNS]
+        query = select(sub.c.guild_id, *chosen, *protected, *exact)
+        if by == "occurrence":
+            query = query.order_by(sub.c.local_date, sub.c.scheduled_start, sub.c.guild_id, sub.c.occurrence_id)
+        else:
+            query = query.order_by(sub.c.bucket, sub.c.guild_id)
+        n_facts, n_people = len(facts), len(export.PEOPLE_COLUMNS)
+        names = export.columns(by)
+
+        def total_row(scope: str, bucket: str | None, values: Any) -> tuple[Any, ...]:
+            sums = dict(zip(summed, (int(v) for v in values), strict=True))
+            cells: dict[str, Any] = {name: str(protect_total(sums[name], policy)) for name in export.PEOPLE_COLUMNS}
+            cells.update({name: sums[name] for name in summed if name not in export.PEOPLE_COLUMNS})
+            cells.update(scope=scope, guild_id=None, bucket=bucket)
+            helpful_sums = [sums[name] for name in export.HELPFUL_COLUMNS]
+            cells["helpful_mean"], cells["helpful_median"] = averages(helpful_sums, policy)
+            return tuple(cells.get(name) for name in names)
+
+        async with self._db.session() as session:
+            total: list[int] = [0] * len(summed)
+            if by == "occurrence":
+                sql_sums = [func.coalesce(func.sum(sub.c[name]), 0) for name in summed]
+                total = list((await session.execute(select(*sql_sums))).one())
+            result = await session.stream(query.execution_options(yield_per=1000))
+            current: str | None = None
+            bucket_sums: list[int] = [0] * len(summed)
+            async for partition in result.partitions(1000):
+                out: list[tuple[Any, ...]] = []
+                for record in partition:
+                    fact_values = record[1 : 1 + n_facts]
+                    values = record[1 + n_facts + n_people :]
+                    if by != "occurrence":
+                        if fact_values[0] != current:
+                            if current is not None:
+                                out.append(total_row(export.SCOPE_ALL, current, bucket_sums))
+                                total = [a + b for a, b in zip(total, bucket_sums, strict=True)]
+                            current, bucket_sums = fact_values[0], [0] * len(summed)
+                        bucket_sums = [a + b for a, b in zip(bucket_sums, values, strict=True)]
+                    mean, median = averages([values[i] for i in helpful_at], policy)
+                    shown = [iso(v) if name in dated else v for name, v in zip(facts, fact_values, strict=True)]
+                    cells = record[1 + n_facts : 1 + n_facts + n_people]
+                    out.append(("group", str(record[0]), *shown, *cells, mean, median))
+                yield out
+            tail = []
+            if current is not None:
+                tail.append(total_row(export.SCOPE_ALL, current, bucket_sums))
+                total = [a + b for a, b in zip(total, bucket_sums, strict=True)]
+            tail.append(total_row(export.SCOPE_TOTAL, None, total))
+            yield tail
+
+    async def write_csv(
+        rows: Any, out: Any, meta: dict[str, Any], by: str, on_row: Callable[[], None] | None = None
+    ) -> int:
+        import csv
+        import json
+
+        if meta.get("stamp"):
+            out.write(f"# {export.NOT_FOR_PUBLICATION}\n")
+        for key, value in meta.items():
+            shown = json.dumps(value) if isinstance(value, dict | list) else value
+            out.write(f"# {key}: {shown}\n")
+        names = export.columns(by)
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(names)
+        written = 0
+        async for partition in rows:
+            if partition and isinstance(partition[0], dict):  # exact figures: rows from the unchanged code
+                partition = [[export._csv_cell(name, row.get(name)) for name in names] for row in partition]
+            writer.writerows(partition)
+            written += len(partition)
+            if on_row is not None:
+                for _ in partition:
+                    on_row()
+        return written
+
+    export.ParticipationExport.rows = rows  # type: ignore[method-assign]
+    export.write_csv = write_csv  # type: ignore[assignment]
+
+
+def count_only_for_progress() -> None:
+    """Count the export's rows only when a progress bar will show them.
+
+    `bot.cli_export._export` runs `count_rows` (the whole aggregate once more, for the progress bar) before every
+    export, though the bar is only drawn on a terminal. Proposed fix in bot/cli_export.py: decide on the bar first
+    (`Console(stderr=True).is_terminal`) and count only then. Measured here as a `count_rows` that returns 0 when
+    stderr is not a terminal (then no bar is drawn, exactly as before).
+    """
+    import sys
+
+    from bot.services import participation_export as export
+
+    original = export.ParticipationExport.count_rows
+
+    async def count_rows(self: export.ParticipationExport, request: export.ExportRequest) -> int:
+        return await original(self, request) if sys.stderr.isatty() else 0
+
+    export.ParticipationExport.count_rows = count_rows  # type: ignore[method-assign]
+
+
+def cache_guild_settings() -> None:
+    """Keep each group's settings in memory instead of reading them from the database on every command.
+
+    `/crisis`, every facilitator check and most commands call `GuildConfigService.get`, a database round trip on
+    the one SQLite connection that 50 simultaneous commands queue for. Settings change only through `/setup`, in
+    the process that owns the guild's shard. Proposed fix in bot/services/guild_config.py, as below: a dict of
+    `GuildSettings` (frozen) by guild id, filled on read and replaced on `update` and `reset_crisis_text`.
+    """
+    from bot.services.guild_config import GuildConfigService
+
+    cache: dict[int, object] = {}
+    original_get = GuildConfigService.get
+    changers = {name: getattr(GuildConfigService, name) for name in ("update", "reset_crisis_text")}
+
+    async def get(self: GuildConfigService, guild_id: int) -> Any:
+        if guild_id not in cache:
+            cache[guild_id] = await original_get(self, guild_id)
+        return cache[guild_id]
+
+    def changer(original: Callable[..., Any]) -> Callable[..., Any]:
+        async def change(self: GuildConfigService, guild_id: int, *args: Any, **kwargs: Any) -> Any:
+            cache.pop(guild_id, None)
+            result = await original(self, guild_id, *args, **kwargs)
+            cache[guild_id] = result
+            return result
+
+        return change
+
+    GuildConfigService.get = get  # type: ignore[method-assign]
+    for name, original in changers.items():
+        setattr(GuildConfigService, name, changer(original))
+
+
+def read_pool() -> None:
+    """Give SQLite sessions a pool of four connections instead of one (upper bound of a read-only pool's effect).
+
+    Not a proposal as it stands: the single connection is there so that writers queue instead of failing to
+    upgrade a read transaction ("database is locked"). Measured to size the gain of a separate read-only engine
+    (WAL lets readers run beside the writer) for the commands that only read.
+    """
+    from bot.db import engine
+
+    original_init = engine.Database.__init__
+
+    def init(self: engine.Database, url: str, *, echo: bool = False) -> None:
+        original_create = engine.create_async_engine
+
+        def create(url: str, **kwargs: Any) -> Any:
+            if kwargs.get("pool_size") == 1:
+                kwargs["pool_size"] = 4
+            return original_create(url, **kwargs)
+
+        engine.create_async_engine = create  # type: ignore[assignment]
+        try:
+            original_init(self, url, echo=echo)
+        finally:
+            engine.create_async_engine = original_create  # type: ignore[assignment]
+
+    engine.Database.__init__ = init  # type: ignore[method-assign]
+
+
+def freeze_heap_after_start() -> None:
+    """Move everything built at start-up out of the garbage collector's sight once the bot is ready.
+
+    SmartBot's heap after start-up (SQLAlchemy's mappers and compiled caches, the tools library, templates, discord.py's
+    caches) is several times a bare bot's, and every full collection walks it, pausing the event loop in the middle
+    of answering. Proposed fix in bot/client.py: `gc.collect(); gc.freeze()` at the end of `setup_hook` (objects
+    created later are collected as usual).
+    """
+    import gc
+
+    from bot.client import SmartBot
+
+    original = SmartBot.setup_hook
+
+    async def setup_hook(self: SmartBot) -> None:
+        await original(self)
+        gc.collect()
+        gc.freeze()
+
+    SmartBot.setup_hook = setup_hook  # type: ignore[method-assign]
+
+
+FIXES: dict[str, Callable[[], None]] = {
+    "sql-log": quiet_sql_log,
+    "wake": precise_wake,
+    "timers": due_timers_only,
+    "parallel-delivery": parallel_delivery,
+    "materialise-later": materialise_in_background,
+    "export-stream": stream_in_partitions,
+    "export-sql": sql_side_disclosure,
+    "export-count": count_only_for_progress,
+    "config-cache": cache_guild_settings,
+    "read-pool": read_pool,
+    "gc-freeze": freeze_heap_after_start,
+}
+
+
+def apply(names: list[str]) -> list[str]:
+    """Apply the named fixes; return the names applied."""
+    unknown = set(names) - set(FIXES)
+    if unknown:
+        raise SystemExit(f"unknown fix(es) in {ENV}: {', '.join(sorted(unknown))}; known: {', '.join(FIXES)}")
+    for name in names:
+        FIXES[name]()
+    return names
