@@ -122,7 +122,13 @@ class Delivery:
         except discord.NotFound as exc:
             await self.bot.services.outbox.mark_failed(item.id, f"not found {exc.code}", permanent=True)
             return True
-        except (TimeoutError, discord.HTTPException, OSError) as exc:
+        except discord.HTTPException as exc:
+            # Discord refused the request itself (400, say an event that would now start in the past): retrying
+            # the same body cannot help, and it must not hold up the meeting's later steps.
+            permanent = 400 <= exc.status < 500 and exc.status != 429
+            await self.bot.services.outbox.mark_failed(item.id, f"HTTP {exc.status} {exc.code}", permanent=permanent)
+            return permanent
+        except (TimeoutError, OSError) as exc:
             await self.bot.services.outbox.mark_failed(item.id, f"{type(exc).__name__}", permanent=False)
             return False
         await self.bot.services.outbox.mark_sent(item.id, result)
