@@ -210,6 +210,7 @@ def measure(
     statuses = Counter(status for at, _m, _p, status in log.requests if at >= due_at - 1)
     last_opening = max((at for at, _ in posts.openings()), default=cut_off) - due_at
     opened = sum(1 for event in groups_events(sb) if event.status == 2)
+    pace = elapsed * meetings / max(opened, 1)  # a cut-off run: when the last would have opened at the same pace
     figures = {
         "meetings": meetings,
         "threads created": len(threads),
@@ -217,12 +218,12 @@ def measure(
         "threads without exactly one opening": len(twice) + (meetings - len(openings)),
         "messages posted twice": duplicated,
         "needed requests": len(requests),
-        "per meeting": ", ".join(f"{count / meetings:g} {_short(route)}" for route, count in per_meeting.items()),
+        "per meeting": ", ".join(f"{count / max(opened, 1):g} {_short(route)}" for route, count in per_meeting.items()),
         "other requests, 429s": f"{sum(statuses.values()) - len(requests) - statuses[429]}, {statuses[429]}",
         "floor s": round(floor, 2),
         "floor set by": why,
         "meetings opened": opened if complete else f"{opened} (cut off after {elapsed:.0f} s)",
-        "all opened after s": round(elapsed, 2) if complete else f"> {elapsed:.0f}",
+        "all opened after s": round(elapsed, 2) if complete else f"> {elapsed:.0f} (at this pace {pace:.0f})",
         "last opening statement after s": round(last_opening, 2),
     }
     once = complete and not twice and not duplicated and len(openings) == meetings == len(threads)

@@ -1,8 +1,9 @@
 """Fixes proposed in docs/BENCHMARKS.md, applied as monkeypatches inside a benchmarked bot process only.
 
-They exist to measure "after" figures before the production code changes: `BENCH_FIXES=sql-log,wake make bench`
-(or a comma-separated subset) patches the SmartBot child process; nothing else is touched. Once a fix has landed
-in `bot/` or `cogs/`, its entry here becomes a no-op in effect and can be deleted.
+They exist to measure "after" figures before the production code changes: `BENCH_FIXES=wake,timers make bench`
+(any comma-separated subset of `FIXES`) patches the SmartBot child processes and the export's measuring process;
+nothing else is touched. Several replace a whole method with a copy of it as it was when measured: once a fix
+has landed in `bot/` or `cogs/`, delete its entry rather than let the copy drift.
 """
 
 from __future__ import annotations
@@ -21,17 +22,6 @@ ENV = "BENCH_FIXES"
 def requested() -> list[str]:
     """Return the fixes named in BENCH_FIXES (empty: measure the code as it is)."""
     return [name.strip() for name in os.environ.get(ENV, "").split(",") if name.strip()]
-
-
-def quiet_sql_log() -> None:
-    """Stop SQLAlchemy echoing every statement and its parameters at LOG_LEVEL=INFO.
-
-    `configure_logging` lifts the "sqlalchemy" logger to INFO so driver payloads never show at DEBUG, but INFO is
-    the level at which SQLAlchemy logs each statement with its parameters (DEBUG adds result rows). Proposed fix
-    in bot/logging_setup.py: hold "sqlalchemy" at WARNING or above, the other payload loggers at INFO or above.
-    """
-    root = logging.getLogger().level
-    logging.getLogger("sqlalchemy").setLevel(max(logging.WARNING, root))
 
 
 def precise_wake() -> None:
@@ -71,7 +61,10 @@ def precise_wake() -> None:
             return
 
     async def _next_due(self: _delivery.Delivery) -> datetime | None:
-        candidates = [await self.bot.services.meetings.next_due(), await self.bot.services.rota_timers.next_due()]
+        services = self.bot.services
+        candidates = [await services.meetings.next_due(), await services.rota_timers.next_due()]
+        if hasattr(services.outbox, "next_due"):  # retries and expired claims wake delivery too
+            candidates.append(await services.outbox.next_due())
         due = [when for when in candidates if when is not None]
         return min(due) if due else None
 
@@ -171,8 +164,8 @@ def parallel_delivery() -> None:
     bucket (X-RateLimit-Remaining: 0), sleeps until the bucket resets before that request returns; one group's
     fifth event edit in 5 s, or one thread's fifth message, so stalls every other group's delivery for 5 s. Proposed
     fix in cogs/meetings/_delivery.py, as below: one lane per meeting (per guild for items without a meeting), up
-    to 32 lanes at once; an item that fails holds back only the rest of its own lane; claiming stops after a failure
-    as before, and at most 500 items are claimed ahead of delivery (well inside the 2-minute claim lease).
+    to 32 lanes at once; an item that fails holds back (releases) only the rest of its own lane; claiming stops
+    after a failure as before, and at most 500 items are claimed ahead of delivery (well inside the claim lease).
     """
     import asyncio
 
@@ -198,7 +191,7 @@ def parallel_delivery() -> None:
                         item = queue.get_nowait()
                         try:
                             if key in blocked:
-                                await outbox.mark_failed(item.id, "waits for an earlier step", permanent=False)  # type: ignore[attr-defined]
+                                await outbox.release(item.id)  # type: ignore[attr-defined]
                             elif await self._deliver_one(item):  # type: ignore[arg-type]
                                 delivered += 1
                             else:
@@ -207,7 +200,16 @@ def parallel_delivery() -> None:
                             room.release()
                     queues.pop(key, None)
 
-            while not blocked and (items := await outbox.claim_batch()):
+            while not blocked:
+                items = await outbox.claim_batch()
+                if not items:
+                    # Nothing claimable: done, unless what is left waits behind a step still in a lane (a
+                    # meeting's later steps are not claimed while an earlier one is out).
+                    running = [task for task in tasks if not task.done()]
+                    if not running:
+                        break
+                    await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    continue
                 for item in items:
                     await room.acquire()
                     key = item.occurrence_id if item.occurrence_id is not None else ("guild", item.guild_id)
@@ -542,7 +544,6 @@ def freeze_heap_after_start() -> None:
 
 
 FIXES: dict[str, Callable[[], None]] = {
-    "sql-log": quiet_sql_log,
     "wake": precise_wake,
     "timers": due_timers_only,
     "parallel-delivery": parallel_delivery,
