@@ -96,7 +96,7 @@ async def run_smart(args: argparse.Namespace, ready: ReadyReporter) -> None:
     )
     configure_logging(settings.log_level, settings.log_format)
     # Proposed fixes, measured before they land (benchmarks/fixes.py); none unless BENCH_FIXES names them.
-    ready.marks["fixes"] = fixes.apply(fixes.requested())
+    ready.marks["fixes"] = fixes.apply(fixes.requested("bot"))
     original = SmartBot.setup_hook
 
     async def setup_hook(self: SmartBot) -> None:

@@ -219,7 +219,7 @@ def measure(path: Path, by: str, repeats: int, start: date, end: date) -> dict[s
     import bot.services.participation_export  # noqa: F401
     from benchmarks import fixes
 
-    fixes.apply(fixes.requested())
+    fixes.apply(fixes.requested("export"))
 
     before = memory_mb()["rss_mb"]
     raw, export = [], []
@@ -239,7 +239,7 @@ def write_output(path: Path, by: str, start: date, end: date, out: Path) -> int:
     from bot.cli_export import _export
     from bot.services.participation_export import ExportRequest
 
-    fixes.apply(fixes.requested())
+    fixes.apply(fixes.requested("export"))
     with out.open("w", encoding="utf-8", newline="") as handle:
         return asyncio.run(_export(sqlite_url(path), ExportRequest(start, end, (), by), "csv", handle))
 
@@ -290,7 +290,7 @@ async def run(size: Size = FULL) -> Result:
         seeded = time.perf_counter() - began
         cases = {by: measure_in_child(path, by, size, start, end) for by in ("week", "occurrence")}
         database_mb = path.stat().st_size / 1024 / 1024
-        applied = fixes.requested()
+        applied = fixes.requested("export")
         same = {by: same_output(path, by, start, end, scratch) for by in cases} if applied else {}
     figures: dict[str, Any] = {
         "meetings, marks": f"{counts['meetings']}, {counts['marks']}",

@@ -19,9 +19,12 @@ log = logging.getLogger(__name__)
 ENV = "BENCH_FIXES"
 
 
-def requested() -> list[str]:
-    """Return the fixes named in BENCH_FIXES (empty: measure the code as it is)."""
-    return [name.strip() for name in os.environ.get(ENV, "").split(",") if name.strip()]
+def requested(where: str | None = None) -> list[str]:
+    """Return the fixes named in BENCH_FIXES (empty: the code as it is), for the bot's or the export's process."""
+    names = [name.strip() for name in os.environ.get(ENV, "").split(",") if name.strip()]
+    if where is None:
+        return names
+    return [name for name in names if name.startswith("export-") == (where == "export")]
 
 
 def precise_wake() -> None:
