@@ -60,9 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     for result in results:
         verdict = "n/a" if result.met is None else "met" if result.met else "MISSED"
         ratio = "-" if result.ratio is None else f"{result.ratio:.2f}x"
-        print(f"  {result.title:<60} {ratio:>8}  {verdict:<7} ({result.target})")
+        print(f"  {result.title:<66} {ratio:>8}  {verdict:<7} ({result.target})")
     for name in failed:
-        print(f"  {name:<60} {'-':>8}  FAILED to run")
+        print(f"  {name:<66} {'-':>8}  FAILED to run")
     print("BENCH-MACHINE " + json.dumps({**facts, "fixes": applied, "toy": args.toy}), flush=True)
     return 1 if failed else 0
 

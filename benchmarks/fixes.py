@@ -546,6 +546,42 @@ def freeze_heap_after_start() -> None:
     SmartBot.setup_hook = setup_hook  # type: ignore[method-assign]
 
 
+def list_without_orm() -> None:
+    """Read `/meeting list`'s rows as plain column tuples instead of ORM instances.
+
+    `ScheduleService._upcoming` loads full `MeetingOccurrence` entities (identity map, instance state, change
+    tracking) only to copy them into `OccurrenceView`s and drop them. Proposed fix in
+    bot/services/meetings/schedules.py: select the table's columns (`select(*MeetingOccurrence.__table__.c)`) and
+    build the views from the rows, which carry the same attribute names.
+    """
+    from sqlalchemy import select
+
+    from bot.db.models import MeetingOccurrence
+    from bot.services.meetings.common import OccurrenceView
+    from bot.services.meetings.schedules import ScheduleService
+
+    original = ScheduleService._upcoming
+
+    async def upcoming(self: ScheduleService, guild_id: int, limit: int = 10) -> list[OccurrenceView]:
+        now = self._clock.now()
+        table = MeetingOccurrence.__table__
+        query = (
+            select(*table.c)
+            .where(
+                table.c.guild_id == guild_id,
+                table.c.state.in_(("scheduled", "running")),
+                table.c.ends_at > now,
+            )
+            .order_by(table.c.starts_at)
+            .limit(limit)
+        )
+        async with self._db.session() as session:
+            return [OccurrenceView.of(row) for row in (await session.execute(query)).all()]  # type: ignore[arg-type]
+
+    assert original is not None
+    ScheduleService.upcoming = upcoming  # type: ignore[method-assign]
+
+
 FIXES: dict[str, Callable[[], None]] = {
     "wake": precise_wake,
     "timers": due_timers_only,
@@ -557,6 +593,7 @@ FIXES: dict[str, Callable[[], None]] = {
     "config-cache": cache_guild_settings,
     "read-pool": read_pool,
     "gc-freeze": freeze_heap_after_start,
+    "list-core": list_without_orm,
 }
 
 
