@@ -7,7 +7,6 @@ meeting's start, and each is claimed with a conditional UPDATE, so a restart rep
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
@@ -23,6 +22,7 @@ from bot.domain import rota as planner
 from bot.errors import ConflictError, InvalidInputError, NotFoundError
 from bot.services.meetings.common import timestamp
 from bot.services.outbox import enqueue
+from bot.services.rota_views import Duty, PlanSummary, ROLE_WORDS, rota_post
 
 log = logging.getLogger(__name__)
 
@@ -31,34 +31,6 @@ FACILITATOR_MILESTONES = (10, 25, 50)
 GROUP_MEETING_MILESTONES = (50,)
 WEEKLY_POST_WEEKS = 2
 WEEKLY_POST_TIME = time(9, 0)
-ROLE_WORDS = {"lead": "lead", "co": "co-facilitator"}
-
-
-@dataclass(frozen=True)
-class Duty:
-    """One duty as the cogs show it."""
-
-    assignment_id: int
-    occurrence_id: int
-    title: str
-    starts_at: datetime
-    role: str
-    user_id: int | None
-    status: str
-
-    def line(self) -> str:
-        """Return the duty as one line with a Discord timestamp."""
-        who = f"<@{self.user_id}>" if self.user_id else "**cover needed**"
-        state = {"planned": "", "confirmed": " ✓", "open": ""}.get(self.status, "")
-        return f"{timestamp(self.starts_at)} · {self.title} · {ROLE_WORDS.get(self.role, self.role)}: {who}{state}"
-
-
-@dataclass(frozen=True)
-class PlanSummary:
-    """What `/rota generate` did."""
-
-    duties: int
-    shortfalls: list[str]
 
 
 def _zone(config: GuildConfig | None) -> ZoneInfo:
@@ -629,10 +601,3 @@ async def _update_own_duty(
 
 def _duty(row: RotaAssignment, occurrence: MeetingOccurrence) -> Duty:
     return Duty(row.id, occurrence.id, occurrence.title, occurrence.starts_at, row.role, row.user_id, row.status)
-
-
-def rota_post(duties: list[Duty], heading: str) -> str:
-    """Return the rota as a message for the facilitators' channel."""
-    if not duties:
-        return f"**{heading}**\nNo duties planned yet."
-    return f"**{heading}**\n" + "\n".join(duty.line() for duty in duties)

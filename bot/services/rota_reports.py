@@ -11,7 +11,8 @@ from bot.db.models import GuildConfig, MeetingOccurrence
 from bot.db.models_rota import RotaAssignment
 from bot.domain.ics import IcsEvent, build_calendar
 from bot.domain.recurrence import ScheduleRule
-from bot.services.rota import ROLE_WORDS, RotaService, _zone
+from bot.services.rota import RotaService, _zone
+from bot.services.rota_views import ROLE_WORDS
 
 
 class RotaReports:

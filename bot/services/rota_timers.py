@@ -23,13 +23,12 @@ from bot.services.outbox import enqueue
 from bot.services.rota import (
     FACILITATOR_MILESTONES,
     GROUP_MEETING_MILESTONES,
-    ROLE_WORDS,
     RotaService,
     WEEKLY_POST_TIME,
     WEEKLY_POST_WEEKS,
     _zone,
-    rota_post,
 )
+from bot.services.rota_views import ROLE_WORDS, rota_post
 from bot.services.scope import in_scope
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from typing import Any, TYPE_CHECKING
 
 import discord
 
-from bot.services.rota import ROLE_WORDS
+from bot.services.rota_views import ROLE_WORDS
 from cogs._errors import report_error
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.recurrence import parse_local_date
-from bot.services.rota import rota_post
+from bot.services.rota_views import rota_post
 from cogs._replies import guild_id, reply
 from cogs.meetings._checks import coordinator_guild, staff_guild
 from cogs.meetings._commands import RecordId
