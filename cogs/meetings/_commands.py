@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Literal, TYPE_CHECKING
 
@@ -26,6 +27,7 @@ WEEKDAY_CHOICES = [app_commands.Choice(name=name, value=index) for index, name i
 ALERT_MAX = 500
 # Ids are 32-bit database keys; declaring the range makes Discord refuse anything larger.
 RecordId = app_commands.Range[int, 1, 2**31 - 1]
+MATERIALISE_EVERY_SECONDS = 6 * 3600
 
 
 def describe(occurrence: OccurrenceView) -> str:
@@ -51,21 +53,48 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
         self.bot = bot
         self.delivery = Delivery(bot)
         bot.delivery = self.delivery  # type: ignore[attr-defined]
+        self._materialising = asyncio.Lock()
+        self._background: asyncio.Task[None] | None = None
         super().__init__()
 
     async def cog_load(self) -> None:
-        """Rebuild timers from the database: the database, not the scheduler, remembers what is pending."""
-        await self.bot.services.schedules.materialise_all()
-        self.bot.scheduler.schedule_every(MATERIALISE_JOB, 6 * 3600, self._materialise)
+        """Rebuild timers from the database, and extend the schedules in the background."""
+        self.bot.scheduler.schedule_every(MATERIALISE_JOB, MATERIALISE_EVERY_SECONDS, self._materialise)
+        # The database, not the scheduler, remembers what is pending: delivery can start at once.
         self.delivery.kick()
+        # Extending every series is not needed before connecting (occurrences already exist weeks ahead and
+        # `run_due` works from the database), and with thousands of series it would hold the bot offline.
+        self._background = asyncio.create_task(self._materialise(), name="meetings:materialise-at-start")
 
     async def cog_unload(self) -> None:
-        """Stop the timers this cog set."""
+        """Stop the timers this cog set, and the start-up materialisation if it is still running."""
         self.bot.scheduler.cancel(MATERIALISE_JOB)
+        task, self._background = self._background, None
+        if task is not None and not task.done():
+            task.cancel()
+            # Wait for it to end, so that it never touches the database after the bot has closed it (the task
+            # logs its own failures; `wait` neither raises them nor swallows a cancellation of this coroutine).
+            await asyncio.wait([task])
+
+    async def idle(self) -> None:
+        """Wait until the start-up materialisation has finished (tests and shutdown)."""
+        if self._background is not None:
+            await asyncio.gather(self._background, return_exceptions=True)
 
     async def _materialise(self) -> None:
-        await self.bot.services.schedules.materialise_all()
-        await self.delivery.run_due()
+        """Extend every series to the horizon, then run whatever that made due."""
+        if self._materialising.locked():
+            # The start-up run and the periodic job would do the same work twice, racing on the same rows.
+            log.info("Meeting schedules are already being extended; skipping this run.")
+            return
+        try:
+            async with self._materialising:
+                added = await self.bot.services.schedules.materialise_all()
+            log.info("Extended the meeting schedules: %d meeting(s) added.", added)
+            await self.delivery.run_due()
+        except Exception:
+            # Nobody awaits this (a background task or a timer): log it here; the next periodic run tries again.
+            log.exception("Extending the meeting schedules failed.")
 
     @app_commands.command(name="schedule", description="Schedule a weekly or one-off meeting (facilitators)")
     @app_commands.describe(

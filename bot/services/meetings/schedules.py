@@ -24,6 +24,7 @@ from bot.services.meetings.common import (
     reminder_offsets,
     timestamp,
 )
+from bot.services.meetings.posts import claim
 from bot.services.outbox import enqueue
 from bot.services.scope import in_scope
 
@@ -33,6 +34,8 @@ MAX_TITLE = 100
 MAX_DURATION = 300
 MAX_INTERVAL_WEEKS = 8
 MAX_REASON = 300
+# How far back `_existing_occurrences` looks: more than any change of a zone's UTC offset.
+EXISTING_LOOKBACK = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -125,37 +128,77 @@ class ScheduleService:
         return schedule.id, upcoming
 
     async def materialise_all(self) -> int:
-        """Extend every active schedule's occurrences to the horizon; return how many were added."""
+        """Extend every active schedule's occurrences to the horizon, group by group; return how many were added."""
         now = self._clock.now()
-        added = 0
         async with self._db.session() as session:
-            schedules = (
+            guild_ids = (
                 await session.scalars(
-                    select(MeetingSchedule).where(
-                        MeetingSchedule.active, in_scope(MeetingSchedule.guild_id, self.scope)
-                    )
+                    select(MeetingSchedule.guild_id)
+                    .where(MeetingSchedule.active, in_scope(MeetingSchedule.guild_id, self.scope))
+                    .distinct()
+                    .order_by(MeetingSchedule.guild_id)
                 )
             ).all()
-            for schedule in schedules:
-                config = await session.get(GuildConfig, schedule.guild_id)
-                added += await self._materialise(session, schedule, config, now)
+        added = 0
+        for guild_id in guild_ids:
+            try:
+                added += await self.materialise_guild(guild_id, now)
+            except Exception:
+                # One group's bad data must not keep every other group's meetings from being scheduled.
+                log.exception("Extending the meeting schedules of guild %s failed.", guild_id)
+        return added
+
+    async def materialise_guild(self, guild_id: int, now: datetime | None = None) -> int:
+        """Extend one group's active schedules to the horizon in one short transaction; return how many were added."""
+        now = now or self._clock.now()
+        # A transaction per group, not one for everything: between groups the (single SQLite) connection is free
+        # for commands and timers.
+        async with self._db.session() as session:
+            series = (
+                await session.scalars(
+                    select(MeetingSchedule)
+                    .where(MeetingSchedule.active, MeetingSchedule.guild_id == guild_id)
+                    .order_by(MeetingSchedule.id)
+                )
+            ).all()
+            if not series:
+                return 0
+            config = await session.get(GuildConfig, guild_id)
+            existing = await _existing_occurrences(session, [schedule.id for schedule in series], now)
+            added = 0
+            for schedule in series:
+                added += await self._extend(session, schedule, config, now, existing.get(schedule.id, {}))
+            # Once per group, after all its series: which meetings are "next" depends on every series.
+            await request_events(session, guild_id, config, self.templates, now)
         return added
 
     async def _materialise(
         self, session: AsyncSession, schedule: MeetingSchedule, config: GuildConfig | None, now: datetime
     ) -> int:
+        existing = await _existing_occurrences(session, [schedule.id], now)
+        added = await self._extend(session, schedule, config, now, existing.get(schedule.id, {}))
+        await request_events(session, schedule.guild_id, config, self.templates, now)
+        return added
+
+    async def _extend(
+        self,
+        session: AsyncSession,
+        schedule: MeetingSchedule,
+        config: GuildConfig | None,
+        now: datetime,
+        existing: dict[str, tuple[int, str]],
+    ) -> int:
+        """Add the series' missing occurrences up to the horizon; `existing` maps local start to (id, state)."""
         rule = ScheduleRule(schedule.rrule, schedule.timezone, datetime.fromisoformat(schedule.dtstart_local))
-        existing = {
-            row.local_start: row
-            for row in (
-                await session.scalars(select(MeetingOccurrence).where(MeetingOccurrence.schedule_id == schedule.id))
-            ).all()
-        }
+        new_rows: list[MeetingOccurrence] = []
         added = 0
         for occurrence in expand(rule, now, now + MATERIALISE_HORIZON):
             local = occurrence.local.isoformat()
-            previous = existing.get(local)
-            if previous is not None and previous.state == "superseded":
+            known = existing.get(local)
+            if known is not None and known[1] != "superseded":
+                continue
+            previous = await session.get(MeetingOccurrence, known[0]) if known is not None else None
+            if previous is not None:
                 # An edit moved the series back onto a date it had left: the same row comes back to life.
                 previous.state = "scheduled"
                 previous.reason = None
@@ -168,8 +211,6 @@ class ScheduleService:
                 previous.channel_id = schedule.channel_id
                 add_reminders(session, previous, config, now)
                 added += 1
-                continue
-            if previous is not None:
                 continue
             row = MeetingOccurrence(
                 guild_id=schedule.guild_id,
@@ -190,10 +231,12 @@ class ScheduleService:
                 created_at=now,
             )
             session.add(row)
-            await session.flush()
-            add_reminders(session, row, config, now)
+            new_rows.append(row)
             added += 1
-        await request_events(session, schedule.guild_id, config, self.templates, now)
+        if new_rows:
+            await session.flush()  # one INSERT round for the series; the reminders need the rows' ids
+            for row in new_rows:
+                add_reminders(session, row, config, now)
         return added
 
     async def upcoming(self, guild_id: int, limit: int = 10) -> list[OccurrenceView]:
@@ -204,8 +247,11 @@ class ScheduleService:
     async def _upcoming(
         self, session: AsyncSession, guild_id: int, now: datetime, *, limit: int, schedule_id: int | None = None
     ) -> list[OccurrenceView]:
+        # Plain rows, not entities: the views copy them at once, so identity map and change tracking are pure cost
+        # on every `/meeting list`. ORM attributes (not the table's columns) keep the session's autoflush.
+        columns = [getattr(MeetingOccurrence, attr.key) for attr in MeetingOccurrence.__mapper__.column_attrs]
         query = (
-            select(MeetingOccurrence)
+            select(*columns)
             .where(
                 MeetingOccurrence.guild_id == guild_id,
                 MeetingOccurrence.state.in_(("scheduled", "running")),
@@ -216,7 +262,8 @@ class ScheduleService:
         )
         if schedule_id is not None:
             query = query.where(MeetingOccurrence.schedule_id == schedule_id)
-        return [OccurrenceView.of(row) for row in (await session.scalars(query)).all()]
+        # A row has the entity's attribute names, which is all the view reads.
+        return [OccurrenceView.of(row) for row in (await session.execute(query)).all()]  # type: ignore[arg-type]
 
     async def schedules(self, guild_id: int) -> list[MeetingSchedule]:
         """Return the guild's active schedules."""
@@ -363,6 +410,32 @@ class ScheduleService:
             return await self._upcoming(session, guild_id, now, limit=3, schedule_id=schedule_id)
 
 
+async def _existing_occurrences(
+    session: AsyncSession, schedule_ids: list[int], now: datetime
+) -> dict[int, dict[str, tuple[int, str]]]:
+    """Return the series' recent and future occurrences as schedule id -> local start -> (id, state)."""
+    # Only rows from a day before `now` on: expansion starts at `now` and a row's instant is its local start in the
+    # series' zone, so an older row can never match (the day covers any change of a zone's offset). Reading the
+    # whole history would make every start-up slower the longer a group has met.
+    rows = await session.execute(
+        select(
+            MeetingOccurrence.schedule_id,
+            MeetingOccurrence.local_start,
+            MeetingOccurrence.id,
+            MeetingOccurrence.state,
+        ).where(
+            MeetingOccurrence.schedule_id.in_(schedule_ids),
+            MeetingOccurrence.starts_at >= now - EXISTING_LOOKBACK,
+        )
+    )
+    existing: dict[int, dict[str, tuple[int, str]]] = {}
+    for schedule_id, local_start, occurrence_id, state in rows:
+        if schedule_id is None:
+            continue  # never: selected by schedule id
+        existing.setdefault(schedule_id, {})[local_start] = (occurrence_id, state)
+    return existing
+
+
 def _interval_of(rrule: str | None) -> int:
     if not rrule:
         return 1
@@ -449,7 +522,10 @@ async def request_events(
         )
     ).all()
     for row in rows:
-        if not row.event_requested:
-            row.event_requested = True
+        # Conditional, like every state change: a timer's transaction may request the same event beside the
+        # schedules being extended after start-up (on PostgreSQL they really overlap); only the winner enqueues it.
+        if row.event_requested:
+            continue
+        if await claim(session, row, values={"event_requested": True}, event_requested=False):
             payload = event_payload(row, templates.get(row.template_slug))
             enqueue(session, now, guild_id, "event_create", payload, occurrence_id=row.id)
