@@ -22,6 +22,7 @@ from bot.domain import rota as planner
 from bot.errors import ConflictError, InvalidInputError, NotFoundError
 from bot.services.meetings.common import timestamp
 from bot.services.outbox import enqueue
+from bot.services.participation_common import insert_ignore
 from bot.services.rota_views import Duty, PlanSummary, ROLE_WORDS, rota_post
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,19 @@ WEEKLY_POST_TIME = time(9, 0)
 
 def _zone(config: GuildConfig | None) -> ZoneInfo:
     return ZoneInfo(config.timezone) if config and config.timezone else ZoneInfo("UTC")
+
+
+async def ensure_settings(session: AsyncSession, is_sqlite: bool, guild_id: int) -> RotaSettings:
+    """Return the group's rota settings row, creating it with the defaults if there is none yet."""
+    settings = await session.get(RotaSettings, guild_id)
+    if settings is not None:
+        return settings
+    # Not session.add: two transactions making the row at once (two processes, or /rota generate while the weekly
+    # post runs) would both insert it and one would die on the primary key. ON CONFLICT waits for the other's
+    # commit and does nothing, and the read back then sees its row.
+    defaults = {"guild_id": guild_id, "confirm_hours_before": 72, "escalate_hours_before": 24, "max_consecutive": 2}
+    await session.execute(insert_ignore(is_sqlite, RotaSettings, defaults))
+    return (await session.scalars(select(RotaSettings).where(RotaSettings.guild_id == guild_id))).one()
 
 
 class RotaService:
@@ -239,10 +253,7 @@ class RotaService:
             if config and config.facilitators_channel_id:
                 # This post stands in for this week's weekly post.
                 if settings is None:
-                    settings = RotaSettings(
-                        guild_id=guild_id, confirm_hours_before=72, escalate_hours_before=24, max_consecutive=2
-                    )
-                    session.add(settings)
+                    settings = await ensure_settings(session, self._db.is_sqlite, guild_id)
                 local_today = now.astimezone(zone).date()
                 settings.last_weekly_post = local_today - timedelta(days=local_today.weekday())
                 duties = await self._duties(session, guild_id, now, now + timedelta(weeks=WEEKLY_POST_WEEKS))

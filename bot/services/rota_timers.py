@@ -27,6 +27,7 @@ from bot.services.rota import (
     WEEKLY_POST_TIME,
     WEEKLY_POST_WEEKS,
     _zone,
+    ensure_settings,
 )
 from bot.services.rota_views import ROLE_WORDS, rota_post
 from bot.services.scope import in_scope
@@ -128,13 +129,7 @@ class RotaTimers:
                 monday = _monday(now.astimezone(zone).date())
                 if now < datetime.combine(monday, WEEKLY_POST_TIME, zone):
                     continue
-                settings = await session.get(RotaSettings, guild_id)
-                if settings is None:
-                    settings = RotaSettings(
-                        guild_id=guild_id, confirm_hours_before=72, escalate_hours_before=24, max_consecutive=2
-                    )
-                    session.add(settings)
-                    await session.flush()
+                settings = await ensure_settings(session, self._db.is_sqlite, guild_id)
                 if settings.last_weekly_post == monday:
                     continue
                 won = await session.execute(

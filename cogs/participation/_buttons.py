@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TYPE_CHECKING
 
 import discord
+from discord.ext import commands
 
 from bot.services.participation_feedback import FEEDBACK_QUESTIONS
-from cogs._errors import BotModal, report_error
+from cogs._errors import report_error
 
 if TYPE_CHECKING:
     from bot.client import SmartBot
@@ -16,8 +18,11 @@ if TYPE_CHECKING:
 CHECKED_IN = "Thanks, you're counted as here today. The bot keeps numbers only, never your name: see `/privacy about`."
 FEEDBACK_THANKS = "Thank you. Your answers were added to this meeting's anonymous totals; they are not linked to you."
 FEEDBACK_TITLE = "How was today? (anonymous)"
-# Members fill the form in their own time; a form left open longer than this is simply dropped.
+# How long this process keeps its copy of an opened form. Submits never need it (FeedbackForms answers them from
+# the submitted values), so this only bounds the memory a form that is never submitted holds.
 FEEDBACK_FORM_TIMEOUT = 30 * 60
+FEEDBACK_FORM = re.compile(r"fb:form:(?P<occ>\d+)")
+ANSWER_PREFIX = "fb:"
 
 
 class CheckInButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"att:here:(?P<occ>\d+)"):
@@ -68,37 +73,83 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"
                 return
             participation = bot.services.participation
             await participation.feedback.check_open(interaction.guild_id, interaction.user.id, self.occurrence_id)
-            await interaction.response.send_modal(FeedbackModal(bot, self.occurrence_id))
+            await interaction.response.send_modal(FeedbackModal(self.occurrence_id))
         except Exception as exc:
             await report_error(interaction, exc)
 
 
-class FeedbackModal(BotModal):
-    """Four optional questions, each a select; only counters are stored."""
+class FeedbackModal(discord.ui.Modal):
+    """Four optional questions, each a select; only counters are stored.
 
-    def __init__(self, bot: SmartBot, occurrence_id: int) -> None:
+    This class only draws the form. Its submit is answered by FeedbackForms, from the submitted values, so a form
+    opened before a restart (or on another process) is accepted just the same.
+    """
+
+    def __init__(self, occurrence_id: int) -> None:
         super().__init__(title=FEEDBACK_TITLE, custom_id=f"fb:form:{occurrence_id}", timeout=FEEDBACK_FORM_TIMEOUT)
-        self.bot = bot
         self.occurrence_id = occurrence_id
-        self.selects: dict[str, discord.ui.Select[FeedbackModal]] = {}
         for question in FEEDBACK_QUESTIONS:
             select: discord.ui.Select[FeedbackModal] = discord.ui.Select(
-                custom_id=f"fb:{question.key}",
+                custom_id=f"{ANSWER_PREFIX}{question.key}",
                 placeholder=question.placeholder,
                 options=[discord.SelectOption(label=label, value=value) for value, label in question.options],
                 min_values=0,
                 max_values=1,
                 required=False,
             )
-            self.selects[question.key] = select
             self.add_item(discord.ui.Label(text=question.label, component=select))
 
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        """Add the answers to the meeting's counters."""
-        if interaction.guild_id is None:
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Leave the submit to FeedbackForms, so it is answered once, and forget this copy of the form."""
+        self.stop()
+        return False
+
+
+def _walk(components: Sequence[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    """Yield every component of a submitted modal, looking inside action rows (type 1) and labels (type 18)."""
+    for component in components:
+        yield component
+        inner = component.get("components")
+        if isinstance(inner, list):
+            yield from _walk(inner)
+        wrapped = component.get("component")
+        if isinstance(wrapped, Mapping):
+            yield from _walk([wrapped])
+
+
+def submitted_answers(components: Sequence[Mapping[str, Any]]) -> dict[str, str | None]:
+    """Return a submitted feedback form's answers by question key; an unanswered question is None.
+
+    Every select the form carries is passed on, known or not, so the service can say a form of an older
+    version is out of date rather than count part of it.
+    """
+    answers: dict[str, str | None] = dict.fromkeys((question.key for question in FEEDBACK_QUESTIONS), None)
+    for component in _walk(components):
+        custom_id, values = component.get("custom_id"), component.get("values")
+        if isinstance(custom_id, str) and custom_id.startswith(ANSWER_PREFIX) and isinstance(values, list):
+            answers[custom_id.removeprefix(ANSWER_PREFIX)] = str(values[0]) if values else None
+    return answers
+
+
+class FeedbackForms(commands.Cog):
+    """Answer submitted feedback forms from their values alone, whichever process opened them."""
+
+    def __init__(self, bot: SmartBot) -> None:
+        self.bot = bot
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Add a submitted form's answers to the meeting's counters and thank the member, privately."""
+        if interaction.type is not discord.InteractionType.modal_submit or interaction.data is None:
             return
-        answers = {key: (select.values[0] if select.values else None) for key, select in self.selects.items()}
-        await self.bot.services.participation.feedback.submit(
-            interaction.guild_id, interaction.user.id, self.occurrence_id, answers
-        )
-        await interaction.response.send_message(FEEDBACK_THANKS, ephemeral=True)
+        match = FEEDBACK_FORM.fullmatch(str(interaction.data.get("custom_id", "")))
+        if match is None or interaction.guild_id is None:
+            return
+        try:
+            answers = submitted_answers(interaction.data.get("components", []))  # type: ignore[arg-type]
+            await self.bot.services.participation.feedback.submit(
+                interaction.guild_id, interaction.user.id, int(match["occ"]), answers
+            )
+            await interaction.response.send_message(FEEDBACK_THANKS, ephemeral=True)
+        except Exception as exc:
+            await report_error(interaction, exc)

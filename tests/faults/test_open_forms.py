@@ -27,13 +27,6 @@ def with_button(sandbox: Sandbox, group: Group, label: str) -> Message:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the feedback form (cogs/participation/_buttons.FeedbackModal) lives only in the memory of the "
-    "process that opened it; submitted after a restart, nobody answers it ('This interaction failed') and the "
-    "answers are lost. Answer fb:form:<meeting> submits without the in-memory modal, e.g. in an on_interaction "
-    "listener, with the sent modal's interaction_check returning False so the two never both answer",
-)
 async def test_a_feedback_form_opened_before_a_restart_is_accepted_after_it(
     sandbox: Sandbox, group: Group, harness: BotHarness
 ) -> None:
@@ -54,3 +47,30 @@ async def test_a_feedback_form_opened_before_a_restart_is_accepted_after_it(
     sent = await sandbox.actors.submit_modal(opened, {"How helpful was today's meeting?": "5"})
     answer = await sent.response()
     assert answer.ephemeral and "anonymous totals" in answer.content
+
+
+async def test_two_members_with_the_same_meetings_form_open_are_both_answered(
+    sandbox: Sandbox, group: Group, harness: BotHarness
+) -> None:
+    # Both forms share the custom_id fb:form:<meeting>: one in-memory form per custom_id would answer only the first.
+    await harness.start()
+    await configure(sandbox, group)
+    await schedule_tuesday(sandbox, group)
+    await harness.advance_to(START)
+    for minute in range(5, 35, 5):
+        harness.clock.set(START + timedelta(minutes=minute))
+        panel = with_button(sandbox, group, "Next phase")
+        await (await sandbox.actors.click(group.facilitator, panel, label="Next phase")).response()
+        await harness.idle()
+    closing = with_button(sandbox, group, FEEDBACK)
+    first = await sandbox.actors.click(group.member, closing, label=FEEDBACK)
+    second = await sandbox.actors.click(group.newcomer, closing, label=FEEDBACK)
+    assert (await first.response()).type == MODAL and (await second.response()).type == MODAL
+    sandbox.interaction_deadline = 0.5
+    for opened in (first, second):
+        answer = await (await sandbox.actors.submit_modal(opened, {"Will you come again?": "yes"})).response()
+        assert answer.ephemeral and "anonymous totals" in answer.content
+    again = await (await sandbox.actors.submit_modal(first, {"Will you come again?": "no"})).response()
+    assert again.ephemeral and "already answered" in again.content
+    empty = await (await sandbox.actors.submit_modal(second, {})).response()
+    assert empty.ephemeral and "didn't choose any answer" in empty.content

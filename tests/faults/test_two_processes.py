@@ -28,7 +28,7 @@ from bot.domain.meeting_format import load_templates
 from bot.domain.tools import default_content_dir, load_library
 from bot.services.meetings.runner import MeetingRunner
 from bot.services.outbox import OutboxItem, OutboxService
-from bot.services.rota import RotaService
+from bot.services.rota import RotaService, ensure_settings
 from bot.services.rota_timers import RotaTimers
 from tests.fixtures.db import FakeClock, POSTGRES_URL, reset_postgres
 
@@ -183,14 +183,6 @@ async def test_two_processes_open_each_of_500_due_meetings_exactly_once(empty_da
 @pytest.mark.skipif(
     POSTGRES_URL is None, reason="TEST_DATABASE_URL is not set (on SQLite a process has one connection)"
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: RotaTimers._weekly_posts and RotaService.generate both get-or-create the group's RotaSettings row "
-    "(session.get, then session.add): two transactions at once both insert it and one dies with a unique violation "
-    "on pk_rota_settings (seen as the generic apology to /rota generate on PostgreSQL while a timer ran). Create "
-    "the row with INSERT ... ON CONFLICT DO NOTHING and read it back (bot.services.participation_common has an "
-    "insert-ignore helper), or make it when the first facilitator joins",
-)
 async def test_two_processes_posting_the_weekly_rota_at_once_post_it_once_and_both_carry_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -224,6 +216,43 @@ async def test_two_processes_posting_the_weekly_rota_at_once_post_it_once_and_bo
         async with first.session() as session:
             posts = (await session.scalars(select(Outbox.payload).where(Outbox.kind == "message"))).all()
         assert len(posts) == 1 and "This week's rota" in posts[0]
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(POSTGRES_URL is None, reason="TEST_DATABASE_URL is not set (SQLite has one writer at a time)")
+async def test_a_transaction_making_the_rota_settings_row_while_another_has_just_made_it_reads_that_row() -> None:
+    # The overlap the weekly post and /rota generate can hit: the second insert waits for the first to commit.
+    assert POSTGRES_URL is not None
+    await reset_postgres(POSTGRES_URL)
+    first, second = Database(POSTGRES_URL), Database(POSTGRES_URL)
+    made, release = asyncio.Event(), asyncio.Event()
+
+    async def make_and_hold() -> int:
+        async with first.session() as session:
+            settings = await ensure_settings(session, first.is_sqlite, FIRST_GUILD)
+            made.set()
+            await release.wait()
+            settings.max_consecutive = 3
+            return settings.max_consecutive
+
+    async def make_too() -> int:
+        await made.wait()
+        async with second.session() as session:
+            return (await ensure_settings(session, second.is_sqlite, FIRST_GUILD)).max_consecutive
+
+    try:
+        await upgrade(first)
+        holder, racer = asyncio.create_task(make_and_hold()), asyncio.create_task(make_too())
+        await made.wait()
+        await asyncio.sleep(0.3)
+        assert not racer.done(), "the second insert should wait for the first transaction"
+        release.set()
+        assert await asyncio.gather(holder, racer) == [3, 3]
+        async with first.session() as session:
+            assert await session.scalar(select(func.count()).select_from(RotaSettings)) == 1
     finally:
         await first.dispose()
         await second.dispose()
