@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TYPE_CHECKING
 
 import discord
 
 from bot.services.outbox import OutboxItem
+from cogs.meetings._lanes import LaneFlush
 
 if TYPE_CHECKING:
     from bot.client import SmartBot
@@ -18,6 +19,10 @@ log = logging.getLogger(__name__)
 
 WAKE_JOB = "meetings:wake"
 MATERIALISE_JOB = "meetings:materialise"
+# How soon a step that was due but is still pending (it failed) is tried again.
+FAILED_STEP_RETRY = timedelta(seconds=1)
+# The least time ahead a wake-up is set for, so that it never fires while the run setting it is still going.
+WAKE_AHEAD = timedelta(milliseconds=10)
 BUTTON_STYLES = {
     "primary": discord.ButtonStyle.primary,
     "secondary": discord.ButtonStyle.secondary,
@@ -64,51 +69,60 @@ class Delivery:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def run_due(self) -> None:
-        """Let the runner do what is due, deliver the results, and set the next wake-up."""
-        try:
-            await self.bot.services.meetings.tick()
-            await self.bot.services.rota_timers.tick()
-            await self.flush()
-        except Exception:
-            # A timer has no user to apologise to: log it; the next wake-up retries what is still due.
-            log.exception("Running due meeting steps failed.")
-        finally:
-            await self.schedule_wake()
+        """Let the runner do what is due and deliver the results, again while more falls due; set the next wake-up."""
+        recheck_edge = True
+        while True:
+            started = self.bot.clock.now()
+            try:
+                await self.bot.services.meetings.tick()
+                await self.bot.services.rota_timers.tick()
+                await self.flush()
+            except Exception:
+                # A timer has no user to apologise to: log it; the next wake-up retries what is still due.
+                log.exception("Running due meeting steps failed.")
+            asked = self.bot.clock.now()
+            try:
+                when = await self.next_due()
+            except Exception:
+                log.exception("Finding the next due meeting step failed; trying again in a second.")
+                when = started
+            now = self.bot.clock.now()
+            if when is not None and started < when <= now and (when < asked or recheck_edge):
+                # It fell due while this run was busy, so it has not been tried: run it now. Scheduling the wake job
+                # for now from inside it would not do: APScheduler skips a job still running (max_instances=1).
+                # A step due only from the instant we asked may be an overdue step reported as "now" (the rota's
+                # weekly post, for a group it then does not post for, is one): look once more, then treat it as
+                # failed, or such a report would keep this loop spinning.
+                recheck_edge = when < asked
+                continue
+            self._schedule_wake(when, now)
+            return
 
-    async def schedule_wake(self) -> None:
-        """Arrange for `run_due` to run at the next instant something is due."""
+    async def next_due(self) -> datetime | None:
+        """Return the next instant at which the runner, the rota or delivery has something to do."""
         candidates = [
             await self.bot.services.meetings.next_due(),
             await self.bot.services.rota_timers.next_due(),
             await self.bot.services.outbox.next_due(),
         ]
         due = [when for when in candidates if when is not None]
-        when = min(due) if due else None
+        return min(due) if due else None
+
+    def _schedule_wake(self, when: datetime | None, now: datetime) -> None:
+        """Arrange for `run_due` to run at `when`, or a second from now for a step that is due yet still pending."""
         if when is None:
             self.bot.scheduler.cancel(WAKE_JOB)
+        elif when <= now:
+            # Due, and this run did not get it done: it failed. Retry each second, not in a tight loop.
+            self.bot.scheduler.schedule_at(WAKE_JOB, now + FAILED_STEP_RETRY, self.run_due)
         else:
-            # Never in the past: a step that keeps failing is retried each second, not in a tight loop.
-            earliest = self.bot.clock.now() + timedelta(seconds=1)
-            self.bot.scheduler.schedule_at(WAKE_JOB, max(when, earliest), self.run_due)
+            # A little ahead at least, so that the job never fires while this run is still finishing (see above).
+            self.bot.scheduler.schedule_at(WAKE_JOB, max(when, now + WAKE_AHEAD), self.run_due)
 
     async def flush(self) -> int:
-        """Deliver every pending outbox item; return how many were delivered."""
-        delivered = 0
+        """Deliver every claimable outbox item, each meeting's in order; return how many were delivered."""
         async with self._lock:
-            while items := await self.bot.services.outbox.claim_batch():
-                blocked: set[int] = set()
-                for item in items:
-                    if item.occurrence_id is not None and item.occurrence_id in blocked:
-                        # Keep one meeting's steps in order: retry the rest after the failed one.
-                        await self.bot.services.outbox.release(item.id)
-                        continue
-                    if await self._deliver_one(item):
-                        delivered += 1
-                    elif item.occurrence_id is not None:
-                        blocked.add(item.occurrence_id)
-                if blocked:
-                    break
-        return delivered
+            return await LaneFlush(self.bot.services.outbox, self._deliver_one).run()
 
     async def _deliver_one(self, item: OutboxItem) -> bool:
         try:

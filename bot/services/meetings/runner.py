@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 
 PANEL_ACTIONS = ("next", "extend", "pause", "resume", "end")
 EARLY_START_WINDOW = timedelta(minutes=60)
+# Running meetings read at a time while looking for the next phase timer.
+PHASE_TIMER_BATCH = 64
 
 
 class MeetingRunner:
@@ -81,14 +83,19 @@ class MeetingRunner:
 
     async def next_due(self) -> datetime | None:
         """Return the earliest instant at which `tick` has something to do."""
+        mine = in_scope(MeetingOccurrence.guild_id, self.scope)
         async with self._db.session() as session:
             unstaffed = await session.scalar(
                 select(func.min(MeetingOccurrence.starts_at)).where(
                     MeetingOccurrence.state == "scheduled",
                     MeetingOccurrence.facilitator_id.is_(None),
                     MeetingOccurrence.no_facilitator_alerted.is_(False),
-                    in_scope(MeetingOccurrence.guild_id, self.scope),
+                    mine,
                 )
+            )
+            # Every running meeting closes itself at the overrun limit, whatever its phase timers say.
+            ends = await session.scalar(
+                select(func.min(MeetingOccurrence.ends_at)).where(MeetingOccurrence.state == "running", mine)
             )
             candidates: list[datetime | None] = [
                 await session.scalar(
@@ -97,25 +104,43 @@ class MeetingRunner:
                     )
                 ),
                 await session.scalar(
-                    select(func.min(MeetingOccurrence.starts_at)).where(
-                        MeetingOccurrence.state == "scheduled", in_scope(MeetingOccurrence.guild_id, self.scope)
-                    )
+                    select(func.min(MeetingOccurrence.starts_at)).where(MeetingOccurrence.state == "scheduled", mine)
                 ),
                 unstaffed - NO_FACILITATOR_ALERT if unstaffed else None,
+                ends + OVERRUN_LIMIT if ends else None,
             ]
-            running = (
-                await session.scalars(
-                    select(MeetingOccurrence).where(
-                        MeetingOccurrence.state == "running", in_scope(MeetingOccurrence.guild_id, self.scope)
-                    )
-                )
-            ).all()
-            for row in running:
-                state = self._state_of(row, await session.get(GuildConfig, row.guild_id))
+            known = [when for when in candidates if when is not None]
+            return await self._next_phase_timer(session, min(known) if known else None)
+
+    async def _next_phase_timer(self, session: AsyncSession, best: datetime | None) -> datetime | None:
+        """Return the earlier of `best` and the first phase timer (nudge or automatic advance) of a running meeting."""
+        lead = self._longest_lead()
+        query = (
+            select(MeetingOccurrence, GuildConfig)
+            .outerjoin(GuildConfig, GuildConfig.guild_id == MeetingOccurrence.guild_id)
+            .where(
+                MeetingOccurrence.state == "running",
+                MeetingOccurrence.phase_deadline.is_not(None),
+                in_scope(MeetingOccurrence.guild_id, self.scope),
+            )
+            .order_by(MeetingOccurrence.phase_deadline, MeetingOccurrence.id)
+        )
+        if best is not None:
+            query = query.where(MeetingOccurrence.phase_deadline <= best + lead)
+        # Streamed in deadline order so that the walk can stop early without loading every running meeting.
+        result = await session.stream(query.execution_options(yield_per=PHASE_TIMER_BATCH))
+        try:
+            async for row, config in result:
+                if best is not None and row.phase_deadline is not None and row.phase_deadline - lead > best:
+                    break  # no timer of this meeting, or of any later one, comes before `best`
+                state = self._state_of(row, config)
                 auto_deadline = state.deadline if state.phase.auto_advance else None
-                candidates += [state.nudge_at(), auto_deadline, row.ends_at + OVERRUN_LIMIT]
-        due = [when for when in candidates if when is not None]
-        return min(due) if due else None
+                for when in (state.nudge_at(), auto_deadline):
+                    if when is not None and (best is None or when < best):
+                        best = when
+        finally:
+            await result.close()
+        return best
 
     async def _send_reminders(self, now: datetime) -> None:
         async with self._db.session() as session:
@@ -285,48 +310,58 @@ class MeetingRunner:
             return True
 
     async def _run_timers(self, now: datetime) -> None:
+        # Only the meetings with a timer due: no phase timer comes before the deadline minus the longest nudge
+        # lead, and the overrun limit counts from the planned end. The rest are not even read.
+        due = or_(
+            MeetingOccurrence.phase_deadline <= now + self._longest_lead(),
+            MeetingOccurrence.ends_at <= now - OVERRUN_LIMIT,
+        )
         async with self._db.session() as session:
-            running = (
+            ids = (
                 await session.scalars(
-                    select(MeetingOccurrence.id).where(
-                        MeetingOccurrence.state == "running", in_scope(MeetingOccurrence.guild_id, self.scope)
-                    )
+                    select(MeetingOccurrence.id)
+                    .where(MeetingOccurrence.state == "running", due, in_scope(MeetingOccurrence.guild_id, self.scope))
+                    .order_by(MeetingOccurrence.id)
                 )
             ).all()
-        for occurrence_id in running:
-            async with self._db.session() as session:
-                row = await session.get(MeetingOccurrence, occurrence_id)
-                if row is None or row.state != "running":
-                    continue
-                config = await session.get(GuildConfig, row.guild_id)
-                state = self._state_of(row, config)
-                if now >= row.ends_at + OVERRUN_LIMIT:
-                    await self._finish(session, row, config, state, now, note="Time's up: the meeting closed itself.")
-                    continue
-                nudge_at = state.nudge_at()
-                if state.deadline is not None and now >= state.deadline and state.phase.auto_advance:
-                    if state.is_last:
-                        await self._finish(session, row, config, state, now, note=None)
-                    else:
-                        await self._transition(session, row, config, state, meeting_run.advance(state, now), now)
-                elif nudge_at is not None and now >= nudge_at:
-                    if await claim(
-                        session, row, phase_index=row.phase_index, phase_nudged=False, values={"phase_nudged": True}
-                    ):
-                        left = max(int(((state.deadline or now) - now).total_seconds() // 60), 0)
-                        enqueue(
-                            session,
-                            now,
-                            row.guild_id,
-                            "dm",
-                            {
-                                "user_id": row.facilitator_id,
-                                "channel_id": config.facilitators_channel_id if config else None,
-                                "content": f"{left} minute{'s' if left != 1 else ''} left in "
-                                f"{state.phase.title.lower()} ({row.title}).",
-                            },
-                            occurrence_id=row.id,
-                        )
+        for occurrence_id in ids:
+            await self._run_timer(occurrence_id, now)
+
+    async def _run_timer(self, occurrence_id: int, now: datetime) -> None:
+        """Close, advance or nudge one running meeting if its time has come, in a transaction of its own."""
+        async with self._db.session() as session:
+            row = await session.get(MeetingOccurrence, occurrence_id)
+            if row is None or row.state != "running":
+                return
+            config = await session.get(GuildConfig, row.guild_id)
+            state = self._state_of(row, config)
+            if now >= row.ends_at + OVERRUN_LIMIT:
+                await self._finish(session, row, config, state, now, note="Time's up: the meeting closed itself.")
+                return
+            nudge_at = state.nudge_at()
+            if state.deadline is not None and now >= state.deadline and state.phase.auto_advance:
+                if state.is_last:
+                    await self._finish(session, row, config, state, now, note=None)
+                else:
+                    await self._transition(session, row, config, state, meeting_run.advance(state, now), now)
+            elif nudge_at is not None and now >= nudge_at:
+                if await claim(
+                    session, row, phase_index=row.phase_index, phase_nudged=False, values={"phase_nudged": True}
+                ):
+                    left = max(int(((state.deadline or now) - now).total_seconds() // 60), 0)
+                    enqueue(
+                        session,
+                        now,
+                        row.guild_id,
+                        "dm",
+                        {
+                            "user_id": row.facilitator_id,
+                            "channel_id": config.facilitators_channel_id if config else None,
+                            "content": f"{left} minute{'s' if left != 1 else ''} left in "
+                            f"{state.phase.title.lower()} ({row.title}).",
+                        },
+                        occurrence_id=row.id,
+                    )
 
     async def _miss_for_lack_of_facilitator(
         self, session: AsyncSession, row: MeetingOccurrence, config: GuildConfig | None, now: datetime
@@ -492,6 +527,11 @@ class MeetingRunner:
             return OccurrenceView.of(row) if row else None
 
     # --- internals -----------------------------------------------------------------------------
+
+    def _longest_lead(self) -> timedelta:
+        """Return the longest nudge lead of any phase: no phase timer is earlier than the deadline minus this."""
+        minutes = max((phase.nudge_minutes_before for t in self.templates.values() for phase in t.phases), default=0)
+        return timedelta(minutes=minutes)
 
     def _phases(self, row: MeetingOccurrence, config: GuildConfig | None) -> list[PhaseSpec]:
         template = self.templates.get(row.template_slug) or self.templates[DEFAULT_TEMPLATE]

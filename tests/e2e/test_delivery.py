@@ -1,0 +1,194 @@
+"""When the bot wakes to run meeting steps, and how it delivers several meetings' steps at once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import pytest
+
+from cogs.meetings._delivery import WAKE_JOB
+from tests.e2e.test_meetings import START, schedule_tuesday
+from tests.fixtures.bot import BotHarness, Group, build_group, configure
+from tests.sandbox import rest
+from tests.sandbox.models import Channel
+from tests.sandbox.server import Sandbox
+
+pytestmark = pytest.mark.e2e
+
+THREADS = "POST /channels/{channel_id}/threads"
+OPENING = "Welcome to this SMART Recovery meeting"
+
+
+class Spinning(BaseException):
+    """Raised by a test hook when the bot keeps running instead of setting a wake-up (past run_due's handler)."""
+
+
+def threads(group: Group) -> list[Channel]:
+    return [c for c in group.guild.channels.values() if c.is_thread and c.parent_id == group.meetings.id]
+
+
+def texts(sandbox: Sandbox, channel: Channel) -> list[str]:
+    return [m.content for m in sandbox.channel_messages(channel)]
+
+
+def opened(sandbox: Sandbox, group: Group) -> bool:
+    """Return whether the group's meeting has its thread with the opening statement, first phase and panel."""
+    found = threads(group)
+    return len(found) == 1 and sum(1 for text in texts(sandbox, found[0]) if "Facilitator panel" in text) == 1
+
+
+def assert_opened_once_in_order(sandbox: Sandbox, group: Group) -> None:
+    (thread,) = threads(group)
+    shown = texts(sandbox, thread)
+    assert len(shown) == len(set(shown)) == 4, shown
+    assert OPENING in shown[0] and shown[2].startswith("**Welcome** (1/7") and "Facilitator panel" in shown[3], shown
+
+
+def wake_at(harness: BotHarness) -> datetime | None:
+    assert harness.scheduler is not None
+    return harness.scheduler.pending().get(WAKE_JOB)
+
+
+async def run_due(harness: BotHarness) -> None:
+    assert harness.bot is not None
+    await harness.bot.delivery.run_due()  # type: ignore[attr-defined]
+
+
+async def scheduled(sandbox: Sandbox, group: Group, harness: BotHarness) -> None:
+    await harness.start()
+    await configure(sandbox, group)
+    await schedule_tuesday(sandbox, group)
+    await harness.advance_to(START - timedelta(minutes=1))
+
+
+# --- when to wake -----------------------------------------------------------------------------------------------
+
+
+async def test_the_wake_up_is_set_for_the_instant_the_next_step_is_due(
+    sandbox: Sandbox, group: Group, harness: BotHarness
+) -> None:
+    await scheduled(sandbox, group, harness)
+    harness.clock.set(START - timedelta(milliseconds=400))
+    await run_due(harness)
+    assert wake_at(harness) == START  # not a second after this run
+    await harness.advance_to(START)
+    assert opened(sandbox, group)
+    assert_opened_once_in_order(sandbox, group)
+
+
+async def test_a_step_falling_due_during_a_run_is_run_in_the_same_wake_up(
+    sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await scheduled(sandbox, group, harness)
+    assert harness.bot is not None
+    runner = harness.bot.services.meetings
+    tick = runner.tick
+    ticks: list[datetime] = []
+
+    async def slow_tick() -> None:
+        ticks.append(harness.clock.now())
+        await tick()
+        if len(ticks) == 1:
+            harness.clock.set(START + timedelta(milliseconds=100))  # this run took long enough for the start to pass
+
+    monkeypatch.setattr(runner, "tick", slow_tick)
+    harness.clock.set(START - timedelta(milliseconds=200))
+    await run_due(harness)
+    assert ticks == [START - timedelta(milliseconds=200), START + timedelta(milliseconds=100)]
+    assert_opened_once_in_order(sandbox, group)
+
+
+async def test_a_step_reported_due_at_every_look_is_retried_a_second_later_not_in_a_loop(
+    sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service may report an overdue step as due "now" (at the instant it was asked); run_due must not spin."""
+    await scheduled(sandbox, group, harness)
+    assert harness.bot is not None
+    services = harness.bot.services
+    tick = services.meetings.tick
+    runs = 0
+
+    async def ticking_tick() -> None:
+        nonlocal runs
+        runs += 1
+        if runs > 5:
+            raise Spinning(f"{runs} runs in one wake-up")
+        harness.clock.advance(milliseconds=1)  # a run takes time
+        await tick()
+
+    async def due_as_soon_as_asked() -> datetime:
+        return harness.clock.advance(milliseconds=1)
+
+    monkeypatch.setattr(services.meetings, "tick", ticking_tick)
+    monkeypatch.setattr(services.rota_timers, "next_due", due_as_soon_as_asked)
+    await run_due(harness)
+    assert runs <= 2
+    assert wake_at(harness) == harness.clock.now() + timedelta(seconds=1)
+
+
+# --- delivering several meetings at once -------------------------------------------------------------------------
+
+
+def hold_first(sandbox: Sandbox, route: str) -> tuple[asyncio.Event, asyncio.Event, list[str]]:
+    """Hold the first request to `route` until released; return (held, release, the held request's channel id)."""
+    held, release = asyncio.Event(), asyncio.Event()
+    channel: list[str] = []
+
+    def wrap(handler: rest.Handler) -> rest.Handler:
+        async def holding(sb: Sandbox, call: rest.Call) -> rest.Reply:
+            if not held.is_set():
+                held.set()
+                channel.append(call.params["channel_id"])
+                await release.wait()
+            return await handler(sb, call)
+
+        return holding
+
+    for candidate in sandbox.rest.router._routes:
+        if f"{candidate.method} {candidate.template}" == route:
+            candidate.handler = wrap(candidate.handler)
+    return held, release, channel
+
+
+async def two_groups_due_at_start(sandbox: Sandbox, group: Group, harness: BotHarness) -> Group:
+    other = await build_group(sandbox)
+    await harness.start()
+    for each in (group, other):
+        await configure(sandbox, each)
+        await schedule_tuesday(sandbox, each)
+    await harness.advance_to(START - timedelta(minutes=1))
+    return other
+
+
+async def test_a_meeting_held_up_at_discord_does_not_hold_up_another_meetings_opening(
+    sandbox: Sandbox, group: Group, harness: BotHarness
+) -> None:
+    other = await two_groups_due_at_start(sandbox, group, harness)
+    held, release, held_channel = hold_first(sandbox, THREADS)  # one meeting's thread hangs, as in a bucket's wait
+    harness.clock.set(START)
+    running = asyncio.create_task(run_due(harness))
+    try:
+        await held.wait()
+        stuck, free = (group, other) if held_channel == [str(group.meetings.id)] else (other, group)
+        await sandbox.wait_until(lambda: opened(sandbox, free), what="the other meeting's opening")
+        assert not threads(stuck)
+    finally:
+        release.set()
+        await running
+    assert_opened_once_in_order(sandbox, group)
+    assert_opened_once_in_order(sandbox, other)
+
+
+async def test_a_failed_opening_holds_back_only_its_own_meeting_and_is_retried_in_order(
+    sandbox: Sandbox, group: Group, harness: BotHarness
+) -> None:
+    other = await two_groups_due_at_start(sandbox, group, harness)
+    sandbox.faults.inject_5xx(THREADS, status=503)  # the first thread creation fails (503: no retry by discord.py)
+    await harness.advance_to(START)
+    failed = [each for each in (group, other) if not threads(each)]
+    assert len(failed) == 1
+    assert_opened_once_in_order(sandbox, other if failed == [group] else group)
+    await harness.advance_to(START + timedelta(minutes=1))  # the outbox retries the failed meeting, in order
+    assert_opened_once_in_order(sandbox, group)
+    assert_opened_once_in_order(sandbox, other)
