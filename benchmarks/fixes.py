@@ -1,6 +1,6 @@
 """Fixes proposed in docs/BENCHMARKS.md, applied as monkeypatches inside a benchmarked bot process only.
 
-They exist to measure "after" figures before the production code changes: `BENCH_FIXES=wake,timers make bench`
+They exist to measure "after" figures before the production code changes: `BENCH_FIXES=read-pool,gc-freeze make bench`
 (any comma-separated subset of `FIXES`) patches the SmartBot child processes and the export's measuring process;
 nothing else is touched. Several replace a whole method with a copy of it as it was when measured: once a fix
 has landed in `bot/` or `cogs/`, delete its entry rather than let the copy drift.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -25,265 +25,6 @@ def requested(where: str | None = None) -> list[str]:
     if where is None:
         return names
     return [name for name in names if name.startswith("export-") == (where == "export")]
-
-
-def precise_wake() -> None:
-    """Wake the meeting runner at the instant the next step is due, not at least one second later.
-
-    `Delivery.schedule_wake` floors the next wake-up at now + 1 s so that a step that keeps failing is retried each
-    second rather than in a tight loop; but the floor also delays every step due within a second of the last run.
-    Proposed fix in cogs/meetings/_delivery.py, as below: note when `run_due` started; run again at once for a step
-    that fell due while it was busy (rescheduling the wake job for "now" from inside the running job would be
-    skipped by APScheduler, max_instances=1, and the wake-up lost); wake at the due instant otherwise, at least
-    10 ms ahead for the same reason; keep the one-second delay for a step already due when the run started (it is
-    still pending, so it failed).
-    """
-    from cogs.meetings import _delivery
-
-    async def run_due(self: _delivery.Delivery) -> None:
-        while True:
-            started = self.bot.clock.now()
-            try:
-                await self.bot.services.meetings.tick()
-                await self.bot.services.rota_timers.tick()
-                await self.flush()
-            except Exception:
-                _delivery.log.exception("Running due meeting steps failed.")
-            finally:
-                when = await _next_due(self)
-            now = self.bot.clock.now()
-            if when is not None and started < when <= now:
-                continue  # fell due while this run was busy
-            if when is None:
-                self.bot.scheduler.cancel(_delivery.WAKE_JOB)
-            elif when <= started:
-                self.bot.scheduler.schedule_at(_delivery.WAKE_JOB, now + timedelta(seconds=1), self.run_due)
-            else:
-                wake = max(when, now + timedelta(milliseconds=10))
-                self.bot.scheduler.schedule_at(_delivery.WAKE_JOB, wake, self.run_due)
-            return
-
-    async def _next_due(self: _delivery.Delivery) -> datetime | None:
-        services = self.bot.services
-        candidates = [await services.meetings.next_due(), await services.rota_timers.next_due()]
-        if hasattr(services.outbox, "next_due"):  # retries and expired claims wake delivery too
-            candidates.append(await services.outbox.next_due())
-        due = [when for when in candidates if when is not None]
-        return min(due) if due else None
-
-    _delivery.Delivery.run_due = run_due  # type: ignore[method-assign]
-
-
-def due_timers_only() -> None:
-    """Look only at running meetings that have a timer due, instead of every running meeting on every wake-up.
-
-    `MeetingRunner._run_timers` opens a session per running meeting, and `next_due` loads every running meeting with
-    its group's settings, on every wake-up, before the opening post of a meeting due now is delivered: each
-    wake-up costs more the more meetings are running. A timer (nudge, automatic advance) is never earlier than the
-    phase deadline minus the longest nudge lead of any template, so SQL can narrow the rows exactly.
-    Proposed fix in bot/services/meetings/runner.py (no schema change): select only
-    `phase_deadline <= now + lead OR ends_at <= now - OVERRUN_LIMIT` in `_run_timers`, and in `next_due` walk the
-    running meetings in phase-deadline order, stopping once `phase_deadline - lead` passes the best instant found.
-    Measured here as a gate in front of the unchanged `_run_timers` (it runs whenever any candidate exists) and a
-    rewritten `next_due`.
-    """
-    from sqlalchemy import func, or_, select
-
-    from bot.db.models import GuildConfig, MeetingOccurrence as Occurrence, MeetingReminder as Reminder
-    from bot.services.meetings import runner
-    from bot.services.scope import in_scope
-
-    original_run_timers = runner.MeetingRunner._run_timers
-
-    def longest_lead(self: runner.MeetingRunner) -> timedelta:
-        minutes = max((p.nudge_minutes_before for t in self.templates.values() for p in t.phases), default=0)
-        return timedelta(minutes=minutes)
-
-    async def run_timers(self: runner.MeetingRunner, now: datetime) -> None:
-        due = or_(
-            Occurrence.phase_deadline <= now + longest_lead(self), Occurrence.ends_at <= now - runner.OVERRUN_LIMIT
-        )
-        async with self._db.session() as session:
-            candidate = await session.scalar(
-                select(Occurrence.id)
-                .where(Occurrence.state == "running", due, in_scope(Occurrence.guild_id, self.scope))
-                .limit(1)
-            )
-        if candidate is not None:
-            await original_run_timers(self, now)
-
-    async def next_due(self: runner.MeetingRunner) -> datetime | None:
-        mine = in_scope(Occurrence.guild_id, self.scope)
-        async with self._db.session() as session:
-            unstaffed = await session.scalar(
-                select(func.min(Occurrence.starts_at)).where(
-                    Occurrence.state == "scheduled",
-                    Occurrence.facilitator_id.is_(None),
-                    Occurrence.no_facilitator_alerted.is_(False),
-                    mine,
-                )
-            )
-            ends = await session.scalar(select(func.min(Occurrence.ends_at)).where(Occurrence.state == "running", mine))
-            reminder = await session.scalar(
-                select(func.min(Reminder.due_at)).where(
-                    Reminder.sent_at.is_(None), in_scope(Reminder.guild_id, self.scope)
-                )
-            )
-            start = await session.scalar(
-                select(func.min(Occurrence.starts_at)).where(Occurrence.state == "scheduled", mine)
-            )
-            candidates = [
-                reminder,
-                start,
-                unstaffed - runner.NO_FACILITATOR_ALERT if unstaffed else None,
-                ends + runner.OVERRUN_LIMIT if ends else None,
-            ]
-            known = [when for when in candidates if when is not None]
-            best = min(known) if known else None
-            lead = longest_lead(self)
-            rows = await session.stream_scalars(
-                select(Occurrence)
-                .where(Occurrence.state == "running", Occurrence.phase_deadline.is_not(None), mine)
-                .order_by(Occurrence.phase_deadline)
-            )
-            async for row in rows:
-                if best is not None and row.phase_deadline is not None and row.phase_deadline - lead > best:
-                    break  # every later row's timers are later still
-                state = self._state_of(row, await session.get(GuildConfig, row.guild_id))
-                auto_deadline = state.deadline if state.phase.auto_advance else None
-                for when in (state.nudge_at(), auto_deadline):
-                    if when is not None and (best is None or when < best):
-                        best = when
-        return best
-
-    runner.MeetingRunner._run_timers = run_timers  # type: ignore[method-assign]
-    runner.MeetingRunner.next_due = next_due  # type: ignore[method-assign]
-
-
-def parallel_delivery() -> None:
-    """Deliver different meetings' outbox items side by side, each meeting's own items still in order.
-
-    `Delivery.flush` delivers every item one after another. discord.py 2.x, when a request empties a rate-limit
-    bucket (X-RateLimit-Remaining: 0), sleeps until the bucket resets before that request returns; one group's
-    fifth event edit in 5 s, or one thread's fifth message, so stalls every other group's delivery for 5 s. Proposed
-    fix in cogs/meetings/_delivery.py, as below: one lane per meeting (per guild for items without a meeting), up
-    to 32 lanes at once; an item that fails holds back (releases) only the rest of its own lane; claiming stops
-    after a failure as before, and at most 500 items are claimed ahead of delivery (well inside the claim lease).
-    """
-    import asyncio
-
-    from cogs.meetings import _delivery
-
-    lanes_at_once = 32
-    claimed_ahead = 500
-
-    async def flush(self: _delivery.Delivery) -> int:
-        delivered = 0
-        async with self._lock:
-            queues: dict[object, asyncio.Queue[object]] = {}
-            blocked: set[object] = set()
-            tasks: list[asyncio.Task[None]] = []
-            room = asyncio.Semaphore(claimed_ahead)
-            lanes = asyncio.Semaphore(lanes_at_once)
-            outbox = self.bot.services.outbox
-
-            async def lane(key: object, queue: asyncio.Queue[object]) -> None:
-                nonlocal delivered
-                async with lanes:
-                    while not queue.empty():
-                        item = queue.get_nowait()
-                        try:
-                            if key in blocked:
-                                await outbox.release(item.id)  # type: ignore[attr-defined]
-                            elif await self._deliver_one(item):  # type: ignore[arg-type]
-                                delivered += 1
-                            else:
-                                blocked.add(key)
-                        finally:
-                            room.release()
-                    queues.pop(key, None)
-
-            while not blocked:
-                items = await outbox.claim_batch()
-                if not items:
-                    # Nothing claimable: done, unless what is left waits behind a step still in a lane (a
-                    # meeting's later steps are not claimed while an earlier one is out).
-                    running = [task for task in tasks if not task.done()]
-                    if not running:
-                        break
-                    await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                    continue
-                for item in items:
-                    await room.acquire()
-                    key = item.occurrence_id if item.occurrence_id is not None else ("guild", item.guild_id)
-                    queue = queues.get(key)
-                    if queue is None:
-                        queue = queues[key] = asyncio.Queue()
-                        queue.put_nowait(item)
-                        tasks.append(asyncio.create_task(lane(key, queue)))
-                    else:
-                        queue.put_nowait(item)
-            await asyncio.gather(*tasks)
-        return delivered
-
-    _delivery.Delivery.flush = flush  # type: ignore[method-assign]
-
-
-def materialise_in_background() -> None:
-    """Extend the schedules' horizon after start-up, one group per transaction, instead of before connecting.
-
-    `Meetings.cog_load` awaits `materialise_all()` inside `setup_hook`, which discord.py runs before it connects,
-    and `materialise_all` walks every active series in one transaction: per series a query for all its occurrences
-    (past ones too, so it grows with history), an RRULE parse and expansion, and `request_events` for its group
-    (once per series, though it is per group). With 10,000 series that is most of the start-up. A restart needs
-    none of it first: occurrences already exist 8 weeks ahead and `run_due` works from the database. Proposed fix,
-    as below: in `cog_load`, kick delivery and start `_materialise` as a background task; in `materialise_all`, one
-    short transaction per group (the single SQLite connection is then free between groups for commands and timers).
-    Further: load only future occurrences (`starts_at >= now - 1 day`) and call `request_events` once per group.
-    """
-    import asyncio
-
-    from sqlalchemy import select
-
-    from bot.db.models import GuildConfig, MeetingSchedule
-    from bot.services.meetings.schedules import ScheduleService
-    from bot.services.scope import in_scope
-    from cogs.meetings import _commands
-
-    background: set[asyncio.Task[None]] = set()
-
-    async def cog_load(self: _commands.Meetings) -> None:
-        self.bot.scheduler.schedule_every(_commands.MATERIALISE_JOB, 6 * 3600, self._materialise)
-        self.delivery.kick()
-        task = asyncio.create_task(self._materialise())
-        background.add(task)
-        task.add_done_callback(background.discard)
-
-    async def materialise_all(self: ScheduleService) -> int:
-        now = self._clock.now()
-        async with self._db.session() as session:
-            guilds = (
-                await session.scalars(
-                    select(MeetingSchedule.guild_id)
-                    .where(MeetingSchedule.active, in_scope(MeetingSchedule.guild_id, self.scope))
-                    .distinct()
-                )
-            ).all()
-        added = 0
-        for guild_id in guilds:
-            async with self._db.session() as session:
-                series = (
-                    await session.scalars(
-                        select(MeetingSchedule).where(MeetingSchedule.active, MeetingSchedule.guild_id == guild_id)
-                    )
-                ).all()
-                config = await session.get(GuildConfig, guild_id)
-                for schedule in series:
-                    added += await self._materialise(session, schedule, config, now)
-        return added
-
-    _commands.Meetings.cog_load = cog_load  # type: ignore[method-assign]
-    ScheduleService.materialise_all = materialise_all  # type: ignore[method-assign]
 
 
 def stream_in_partitions() -> None:
@@ -546,54 +287,13 @@ def freeze_heap_after_start() -> None:
     SmartBot.setup_hook = setup_hook  # type: ignore[method-assign]
 
 
-def list_without_orm() -> None:
-    """Read `/meeting list`'s rows as plain column tuples instead of ORM instances.
-
-    `ScheduleService._upcoming` loads full `MeetingOccurrence` entities (identity map, instance state, change
-    tracking) only to copy them into `OccurrenceView`s and drop them. Proposed fix in
-    bot/services/meetings/schedules.py: select the table's columns (`select(*MeetingOccurrence.__table__.c)`) and
-    build the views from the rows, which carry the same attribute names.
-    """
-    from sqlalchemy import select
-
-    from bot.db.models import MeetingOccurrence
-    from bot.services.meetings.common import OccurrenceView
-    from bot.services.meetings.schedules import ScheduleService
-
-    original = ScheduleService._upcoming
-
-    async def upcoming(self: ScheduleService, guild_id: int, limit: int = 10) -> list[OccurrenceView]:
-        now = self._clock.now()
-        table = MeetingOccurrence.__table__
-        query = (
-            select(*table.c)
-            .where(
-                table.c.guild_id == guild_id,
-                table.c.state.in_(("scheduled", "running")),
-                table.c.ends_at > now,
-            )
-            .order_by(table.c.starts_at)
-            .limit(limit)
-        )
-        async with self._db.session() as session:
-            return [OccurrenceView.of(row) for row in (await session.execute(query)).all()]  # type: ignore[arg-type]
-
-    assert original is not None
-    ScheduleService.upcoming = upcoming  # type: ignore[method-assign]
-
-
 FIXES: dict[str, Callable[[], None]] = {
-    "wake": precise_wake,
-    "timers": due_timers_only,
-    "parallel-delivery": parallel_delivery,
-    "materialise-later": materialise_in_background,
     "export-stream": stream_in_partitions,
     "export-sql": sql_side_disclosure,
     "export-count": count_only_for_progress,
     "config-cache": cache_guild_settings,
     "read-pool": read_pool,
     "gc-freeze": freeze_heap_after_start,
-    "list-core": list_without_orm,
 }
 
 
