@@ -204,39 +204,6 @@ def count_only_for_progress() -> None:
     export.ParticipationExport.count_rows = count_rows  # type: ignore[method-assign]
 
 
-def cache_guild_settings() -> None:
-    """Keep each group's settings in memory instead of reading them from the database on every command.
-
-    `/crisis`, every facilitator check and most commands call `GuildConfigService.get`, a database round trip on
-    the one SQLite connection that 50 simultaneous commands queue for. Settings change only through `/setup`, in
-    the process that owns the guild's shard. Proposed fix in bot/services/guild_config.py, as below: a dict of
-    `GuildSettings` (frozen) by guild id, filled on read and replaced on `update` and `reset_crisis_text`.
-    """
-    from bot.services.guild_config import GuildConfigService
-
-    cache: dict[int, object] = {}
-    original_get = GuildConfigService.get
-    changers = {name: getattr(GuildConfigService, name) for name in ("update", "reset_crisis_text")}
-
-    async def get(self: GuildConfigService, guild_id: int) -> Any:
-        if guild_id not in cache:
-            cache[guild_id] = await original_get(self, guild_id)
-        return cache[guild_id]
-
-    def changer(original: Callable[..., Any]) -> Callable[..., Any]:
-        async def change(self: GuildConfigService, guild_id: int, *args: Any, **kwargs: Any) -> Any:
-            cache.pop(guild_id, None)
-            result = await original(self, guild_id, *args, **kwargs)
-            cache[guild_id] = result
-            return result
-
-        return change
-
-    GuildConfigService.get = get  # type: ignore[method-assign]
-    for name, original in changers.items():
-        setattr(GuildConfigService, name, changer(original))
-
-
 def read_pool() -> None:
     """Give SQLite sessions a pool of four connections instead of one (upper bound of a read-only pool's effect).
 
@@ -291,7 +258,6 @@ FIXES: dict[str, Callable[[], None]] = {
     "export-stream": stream_in_partitions,
     "export-sql": sql_side_disclosure,
     "export-count": count_only_for_progress,
-    "config-cache": cache_guild_settings,
     "read-pool": read_pool,
     "gc-freeze": freeze_heap_after_start,
 }

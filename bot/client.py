@@ -8,6 +8,7 @@ import logging
 import pkgutil
 
 import discord
+from discord import app_commands
 from discord.ext import commands
 
 import cogs
@@ -16,6 +17,7 @@ from bot.db.engine import Database
 from bot.scheduler import Scheduler
 from bot.services.registry import Services
 from bot.settings import Settings
+from cogs._replies import defer_when_slow
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,23 @@ def cog_extensions() -> list[str]:
     )
 
 
+class SmartTree(app_commands.CommandTree["SmartBot"]):
+    """The command tree: every slash command answers Discord in time, however slow its work turns out.
+
+    A command can set `extras={"ephemeral": False}` when it answers publicly (so a deferral "thinks" in public),
+    or `extras={"auto_defer": False}` when it answers with a form, which Discord accepts only undeferred.
+    """
+
+    async def interaction_check(self, interaction: discord.Interaction[SmartBot], /) -> bool:
+        """Arrange for a slow command to be deferred before Discord's deadline; never refuse one."""
+        if interaction.type is discord.InteractionType.application_command:
+            command = interaction.command
+            extras = command.extras if command is not None else {}
+            if extras.get("auto_defer", True):
+                defer_when_slow(interaction, ephemeral=bool(extras.get("ephemeral", True)))
+        return True
+
+
 class SmartBot(commands.AutoShardedBot):
     """The SMART meetings bot."""
 
@@ -57,6 +76,7 @@ class SmartBot(commands.AutoShardedBot):
     ) -> None:
         options.setdefault("intents", bot_intents())
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        options.setdefault("tree_cls", SmartTree)
         if settings.shard_count is not None:
             options.setdefault("shard_count", settings.shard_count)
             if settings.shard_ids is not None:

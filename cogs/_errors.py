@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 
 from bot.errors import UserFacingError
+from cogs._replies import defer_when_slow, follow_up
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
         )
     try:
         if interaction.response.is_done():
-            await interaction.followup.send(message, ephemeral=True)
+            await follow_up(interaction, message, ephemeral=True)
         else:
             await interaction.response.send_message(message, ephemeral=True)
     except discord.HTTPException:
@@ -72,7 +73,12 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
 
 
 class BotView(discord.ui.View):
-    """A view whose errors are answered like command errors."""
+    """A view whose buttons answer in time however slow their work, and whose errors are answered like commands'."""
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Have a slow click deferred before Discord's deadline (an override calls this first)."""
+        defer_when_slow(interaction)
+        return True
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any]) -> None:
         """Report the error to the user and the log."""
@@ -80,7 +86,12 @@ class BotView(discord.ui.View):
 
 
 class BotModal(discord.ui.Modal):
-    """A modal whose errors are answered like command errors."""
+    """A form whose submission is answered in time (privately), and whose errors are answered like commands'."""
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Have a slow submission deferred before Discord's deadline (an override calls this first)."""
+        defer_when_slow(interaction, ephemeral=True)
+        return True
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:  # type: ignore[override]
         """Report the error to the user and the log."""

@@ -142,7 +142,10 @@ class Setup(commands.GroupCog, group_name="setup", group_description="Configure 
         )
         await reply(interaction, text, embed=settings_embed(settings))
 
-    @app_commands.command(name="crisis-text", description="Edit the crisis resources text members see")
+    # Answered with a form, which Discord accepts only as the initial response: never deferred.
+    @app_commands.command(
+        name="crisis-text", description="Edit the crisis resources text members see", extras={"auto_defer": False}
+    )
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.checks.has_permissions(manage_guild=True)

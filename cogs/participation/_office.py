@@ -81,7 +81,10 @@ class Office(commands.GroupCog, group_name="office", group_description="Figures 
         """Stop the digest timer."""
         self.bot.scheduler.cancel(DIGEST_JOB)
 
-    @app_commands.command(name="report", description="Participation figures and charts for all groups")
+    # Public: the report is for the office's channel, so a slow start must "think" in public too.
+    @app_commands.command(
+        name="report", description="Participation figures and charts for all groups", extras={"ephemeral": False}
+    )
     @app_commands.describe(
         start="First day, YYYY-MM-DD (default: the first day of last month)",
         end="Last day, YYYY-MM-DD (default: the last day of last month)",

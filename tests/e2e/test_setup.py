@@ -5,7 +5,9 @@ from __future__ import annotations
 import discord
 import pytest
 
+from bot.client import SmartBot
 from tests.e2e.conftest import Group, configure
+from tests.fixtures.db import statements
 from tests.sandbox.server import Sandbox
 
 pytestmark = pytest.mark.e2e
@@ -80,6 +82,30 @@ async def test_crisis_text_modal_round_trip(sandbox: Sandbox, group: Group, smar
     assert "updated" in response.content
     crisis = await (await sandbox.actors.invoke(group.guild, group.member, "crisis")).response()
     assert crisis.ephemeral and crisis.content == "Call 999."
+
+
+async def test_the_next_command_sees_what_setup_changed_and_repeats_read_no_settings(
+    sandbox: Sandbox, group: Group, smartbot: SmartBot
+) -> None:
+    async def crisis() -> str:
+        answer = await (await sandbox.actors.invoke(group.guild, group.member, "crisis")).response()
+        return answer.content
+
+    assert "Samaritans" in await crisis()
+    with statements(smartbot.database) as seen:
+        assert "Samaritans" in await crisis()
+    assert not [statement for statement in seen if "FROM guild_config" in statement]  # served from memory
+    opened = await sandbox.actors.invoke(group.guild, group.admin, "setup crisis-text")
+    await (
+        await sandbox.actors.submit_modal(opened, {"What members should see if they are in crisis": "Call 999."})
+    ).response()
+    assert await crisis() == "Call 999."
+    await (await sandbox.actors.invoke(group.guild, group.admin, "setup crisis-reset")).response()
+    assert "Samaritans" in await crisis()
+    await configure(sandbox, group, timezone="Asia/Kolkata")
+    shown = await (await sandbox.actors.invoke(group.guild, group.admin, "setup show")).response()
+    fields = {f["name"]: f["value"] for f in shown.data["embeds"][0]["fields"]}
+    assert fields["Time zone"] == "Asia/Kolkata"
 
 
 async def test_close_stops_the_scheduler_and_releases_the_database(sandbox: Sandbox, group: Group, harness) -> None:

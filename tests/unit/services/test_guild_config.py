@@ -1,8 +1,13 @@
+import asyncio
+import contextlib
+
 import pytest
 
+from bot.db.models import GuildConfig
 from bot.domain.guild import DEFAULT_CRISIS_TEXT
 from bot.errors import InvalidInputError, NotConfiguredError
 from bot.services.guild_config import GuildConfigService
+from tests.fixtures.db import FakeClock, statements
 
 
 @pytest.fixture
@@ -51,3 +56,63 @@ async def test_large_snowflakes_round_trip(service):
     big = 1_300_000_000_000_000_000
     await service.update(big, meetings_channel_id=big + 1)
     assert (await service.get(big)).meetings_channel_id == big + 1
+
+
+async def test_a_second_read_is_served_from_memory(service, database):
+    await service.update(1, timezone="Europe/London")
+    await service.get(2)  # never configured: its defaults are remembered too
+    with statements(database) as seen:
+        assert (await service.get(1)).timezone == "Europe/London"
+        assert (await service.get(2)).timezone is None
+    assert seen == []
+
+
+async def test_the_first_read_goes_to_the_database(service, database):
+    with statements(database) as seen:
+        assert (await service.get(1)).timezone is None
+    assert any("guild_config" in statement for statement in seen)
+
+
+async def test_writes_replace_the_cached_settings(service, database):
+    assert (await service.get(1)).crisis_text is None
+    await service.update(1, crisis_text="Call 999")
+    assert (await service.get(1)).crisis_resources == "Call 999"
+    await service.reset_crisis_text(1)
+    assert (await service.get(1)).crisis_resources == DEFAULT_CRISIS_TEXT
+    # A fresh service (another process, a restart) reads the same from the database.
+    assert await GuildConfigService(database, FakeClock()).get(1) == await service.get(1)
+
+
+async def test_a_refused_change_leaves_the_cached_settings_right(service):
+    await service.update(1, timezone="Europe/Paris")
+    with pytest.raises(InvalidInputError):
+        await service.update(1, timezone="Mars/Olympus_Mons")
+    assert (await service.get(1)).timezone == "Europe/Paris"
+
+
+async def test_a_read_racing_a_write_does_not_cache_the_old_settings(service, database, monkeypatch):
+    await service.update(1, timezone="Europe/Paris")
+    service._cache.clear()  # as after a restart: the next read goes to the database
+    started, release = asyncio.Event(), asyncio.Event()
+    original_session = database.session
+
+    class OldRowSession:
+        """A read that has fetched the old row and is still on its way back (as on PostgreSQL, beside a writer)."""
+
+        async def get(self, _model: object, guild_id: int) -> GuildConfig:
+            started.set()
+            await release.wait()
+            return GuildConfig(guild_id=guild_id, timezone="Europe/Paris")
+
+    @contextlib.asynccontextmanager
+    async def sessions():
+        yield OldRowSession()
+
+    monkeypatch.setattr(database, "session", sessions)
+    reader = asyncio.create_task(service.get(1))
+    await asyncio.wait_for(started.wait(), 5)
+    monkeypatch.setattr(database, "session", original_session)
+    await service.update(1, timezone="Asia/Kolkata")
+    release.set()
+    assert (await reader).timezone == "Europe/Paris"  # what it read, as it read it
+    assert (await service.get(1)).timezone == "Asia/Kolkata"
