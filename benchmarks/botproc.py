@@ -13,9 +13,11 @@ STARTED = time.time()
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import cProfile  # noqa: E402
 import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
+import pstats  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -295,13 +297,26 @@ def main() -> None:
     finally:
         report("STATS", **memory())
         if profiler is not None and profile_dir:
-            profiler.stop()
             out = Path(profile_dir) / f"{args.kind}-{os.getpid()}.txt"
-            out.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+            if isinstance(profiler, cProfile.Profile):
+                profiler.disable()
+                with out.open("w") as stream:
+                    pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(80)
+            else:
+                profiler.stop()
+                out.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
 
 
 def _start_profiler() -> Any:
-    """Profile the whole process with pyinstrument (an optional tool: `pip install pyinstrument`)."""
+    """Profile the whole process with pyinstrument (an optional tool: `pip install pyinstrument`).
+
+    `BENCH_PROFILER=cprofile` uses the standard library's deterministic profiler instead: CPU spent per function
+    on the event loop's thread, where pyinstrument's samples show wall time (waits included).
+    """
+    if os.environ.get("BENCH_PROFILER") == "cprofile":
+        profiler = cProfile.Profile()
+        profiler.enable()
+        return profiler
     from pyinstrument import Profiler
 
     # Sample every thread's stack regardless of await points: where the event loop's time goes.

@@ -5,8 +5,9 @@ numbers row (participation_occurrence) and its meeting_occurrence row, and about
 (participation_marks, by pseudonym; the export never reads them, but they are there, as in a real database).
 
 Case: the export as `python -m bot export participation --from ... --to ... --by week` runs it (the CLI's own
-`_export`: catch-up of unfinalised meetings, row count, SQL aggregation, disclosure control on every cell, CSV
-written to /dev/null), and the same `--by occurrence` (one row per meeting).
+`_export`: catch-up of unfinalised meetings in the range, a row count only if a progress bar shows (not here), SQL
+aggregation, disclosure control on every cell, CSV written to /dev/null), and the same `--by occurrence` (one row
+per meeting).
 Baseline: the raw SQL giving the same rows (the same GROUP BY for weeks, the same SELECT for occurrences) run
 with the standard library's sqlite3, every row fetched. Both are timed inside one process, after its imports
 (interpreter start-up excluded), alternating, 3 times each; the figures are medians. Memory is that process's

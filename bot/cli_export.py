@@ -19,6 +19,8 @@ import typer
 from bot.domain.disclosure import DisclosurePolicy, NOT_FOR_PUBLICATION
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from bot.services.participation_export import ExportRequest
     from bot.services.participation_office import OfficeService
 
@@ -188,11 +190,13 @@ async def _export(url: str, request: ExportRequest, fmt: str, handle: TextIO) ->
     database = Database(url)
     clock = SystemClock()
     try:
-        await ParticipationService(database, clock).reconcile()
+        await ParticipationService(database, clock).reconcile(request.start, request.end)
         export = ParticipationExport(database)
-        total = await export.count_rows(request)
+        console = _terminal()
+        # Counting re-runs the whole aggregate: only worth it when there is a bar to size.
+        total = await export.count_rows(request) if console is not None else 0
         writer = write_csv if fmt == "csv" else write_json
-        with _progress(total) as advance:
+        with _progress(console, total) as advance:
             return await writer(export.rows(request), handle, metadata(request, clock.now()), request.by, advance)
     finally:
         await database.dispose()
@@ -207,20 +211,26 @@ async def _report(url: str, request: ExportRequest, out: Path) -> Path:
     database = Database(url)
     clock = SystemClock()
     try:
-        await ParticipationService(database, clock).reconcile()
+        await ParticipationService(database, clock).reconcile(request.start, request.end)
         built = await build_report(database, request, out, clock.now())
         return built.summary
     finally:
         await database.dispose()
 
 
-def _progress(total: int) -> Any:
-    """Return a context giving a per-row callback: a rich progress bar on stderr for long exports, else nothing."""
+def _terminal() -> Console | None:
+    """Return a console on stderr when it is a terminal (where a progress bar can be drawn), else None."""
     from rich.console import Console
-    from rich.progress import Progress
 
     console = Console(stderr=True)
-    if total < PROGRESS_MIN_ROWS or not console.is_terminal:
+    return console if console.is_terminal else None
+
+
+def _progress(console: Console | None, total: int) -> Any:
+    """Return a context giving a callback per partition written: a progress bar for long exports, else nothing."""
+    from rich.progress import Progress
+
+    if console is None or total < PROGRESS_MIN_ROWS:
         return nullcontext(None)
     return _ProgressBar(Progress(console=console, transient=True), total)
 
@@ -230,10 +240,10 @@ class _ProgressBar:
         self.progress = progress
         self.total = total
 
-    def __enter__(self) -> Callable[[], None]:
+    def __enter__(self) -> Callable[[int], None]:
         self.progress.start()
         task = self.progress.add_task("Exporting", total=self.total)
-        return lambda: self.progress.advance(task)
+        return lambda rows: self.progress.advance(task, rows)
 
     def __exit__(self, *exc: object) -> None:
         self.progress.stop()

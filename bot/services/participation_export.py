@@ -1,9 +1,11 @@
-"""Participation figures for the central office: aggregated in SQL, protected, and streamed as CSV or JSON.
+"""Participation figures for the central office: aggregated and protected in SQL, streamed as CSV or JSON.
 
 Rows come from `participation_occurrence` only (per-meeting numbers, never marks or pseudonyms), grouped in SQL and
-read one at a time, so memory stays bounded however long the export. Each group row is protected with the domain's
-disclosure control (bot.domain.disclosure) before it is written; the "all groups" rows are rounded true totals,
-never the sum of the published cells. docs/DATA_DICTIONARY.md defines every column.
+read a partition at a time, so memory stays bounded however long the export. The database applies the disclosure
+control of bot.domain.disclosure to every count of people of the group rows (`_published_count` is `protect_count`
+in SQL); Python only computes the two averages from the five helpfulness counts and the "all groups" and total rows,
+which are rounded true totals (`protect_total`), never the sum of the published cells. docs/DATA_DICTIONARY.md
+defines every column.
 """
 
 from __future__ import annotations
@@ -11,18 +13,22 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any, TextIO
 
-from sqlalchemy import case, func, select
+from sqlalchemy import String, case, cast, func, null, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from bot.db.engine import Database
 from bot.db.models_participation import FEEDBACK_COLUMNS, ParticipationOccurrence as P
-from bot.domain.disclosure import DisclosurePolicy, NOT_FOR_PUBLICATION, SUPPRESSED, protect_row
+from bot.domain.disclosure import DisclosurePolicy, NOT_FOR_PUBLICATION, SUPPRESSED, protect_mean, protect_total
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,9 @@ SCOPE_GROUP = "group"
 SCOPE_ALL = "all groups"
 SCOPE_TOTAL = "total"
 HELPFUL_COLUMNS = tuple(f"fb_helpful_{score}" for score in range(1, 6))
+# Rows fetched from the database at a time: bounded memory on aiosqlite (which otherwise buffers the whole result)
+# and few enough round trips to the driver's thread.
+PARTITION_ROWS = 1000
 
 # Counts of people: protected (suppressed from 1 to threshold-1 and rounded below the all-groups totals).
 PEOPLE_COLUMNS = (
@@ -73,6 +82,7 @@ BUCKET_FACTS = (
     "facilitators",
 )
 _SUMMED_FACTS = ("facilitators",)
+_TIMESTAMP_FACTS = ("scheduled_start", "scheduled_end", "actual_start", "actual_end")
 _MISSED_KINDS = {
     "missed_no_facilitator": "no facilitator",
     "missed_bot_down": "bot down",
@@ -81,6 +91,7 @@ _MISSED_KINDS = {
 }
 
 Row = dict[str, Any]
+Cells = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -134,7 +145,7 @@ def metadata(request: ExportRequest, generated_at: datetime) -> dict[str, Any]:
 
 
 class ParticipationExport:
-    """Read protected participation rows for a request, one at a time."""
+    """Read the protected participation rows of a request."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -145,67 +156,138 @@ class ParticipationExport:
         async with self._db.session() as session:
             return int(await session.scalar(query) or 0)
 
-    async def rows(self, request: ExportRequest) -> AsyncIterator[Row]:
-        """Yield the protected rows: group rows, an "all groups" row after each week or month, and a total."""
-        policy = request.policy
-        total = _Sums()
-        bucket_sums: _Sums | None = None
-        current: str | None = None
+    def rows(self, request: ExportRequest) -> PublishedRows:
+        """Return the protected rows: group rows, an "all groups" row after each week or month, and a total."""
+        return PublishedRows(self._db, request)
+
+
+class PublishedRows:
+    """One export's protected rows: iterate for dicts, or read `partitions()` of cells in column order (faster)."""
+
+    def __init__(self, database: Database, request: ExportRequest) -> None:
+        self._db = database
+        self.request = request
+
+    async def __aiter__(self) -> AsyncIterator[Row]:
+        """Yield each row as a dict of its columns; a suppressed cell is None."""
+        names = columns(self.request.by)
+        async for partition in self.partitions():
+            for cells in partition:
+                yield dict(zip(names, cells, strict=True))
+
+    async def partitions(self, suppressed: str | None = None) -> AsyncIterator[list[Cells]]:
+        """Yield the rows a partition at a time, cells in `columns()` order; a suppressed cell is `suppressed`.
+
+        With `suppressed="*"` the database writes the protected counts as text (what CSV shows); with None they are
+        whole numbers or None (JSON, dicts).
+        """
+        request, policy = self.request, self.request.policy
+        occurrences = request.by == "occurrence"
+        facts = OCCURRENCE_FACTS if occurrences else ("bucket", *BUCKET_FACTS)
+        # Beside the published cells come exact counts: the helpfulness answers for the averages and, for weeks and
+        # months, everything the "all groups" and total rows sum (a few hundred rows a bucket, summed in one go).
+        summed = [*(_SUMMED_FACTS if occurrences else BUCKET_FACTS), *PEOPLE_COLUMNS]
+        exact = list(HELPFUL_COLUMNS) if occurrences else summed
+        shown = 1 + len(facts) + len(PEOPLE_COLUMNS)  # guild_id, facts, protected counts
+        helpful = itemgetter(*(shown + exact.index(name) for name in HELPFUL_COLUMNS))
+        totals = _Totals(request, summed, suppressed)
+        query = _published_query(request, exact, suppressed).execution_options(yield_per=PARTITION_ROWS)
         async with self._db.session() as session:
-            result = await session.stream(_query(request))
-            async for record in result.mappings():
-                exact = _exact_row(record, request.by)
-                if request.by != "occurrence" and exact["bucket"] != current:
-                    if bucket_sums is not None and current is not None:
-                        yield _protected(bucket_sums.row(SCOPE_ALL, request.by, current), policy)
-                    current, bucket_sums = exact["bucket"], _Sums()
-                if bucket_sums is not None:
-                    bucket_sums.add(exact)
-                total.add(exact)
-                yield _protected(exact, policy)
-        if bucket_sums is not None and current is not None:
-            yield _protected(bucket_sums.row(SCOPE_ALL, request.by, current), policy)
-        yield _protected(total.row(SCOPE_TOTAL, request.by, None), policy)
+            # Core rows, not the ORM's: nothing here is an entity, and the ORM's row handling costs per row.
+            connection = await session.connection()
+            if occurrences:
+                # One aggregate for the total: cheaper than fetching every meeting's exact counts to add them up.
+                totals.add(list((await connection.execute(_sums_query(request, summed))).one()))
+            bucket: str | None = None
+            in_bucket: list[Sequence[int]] = []
+            result = await connection.stream(query)
+            async for records in result.partitions():
+                partition: list[Cells] = []
+                for record in records:
+                    if not occurrences:
+                        if record[1] != bucket:
+                            if bucket is not None:
+                                partition.append(totals.bucket_row(bucket, in_bucket))
+                            bucket, in_bucket = record[1], []
+                        in_bucket.append(record[shown:])
+                    mean, median = _averages(helpful(record), policy, suppressed)
+                    partition.append((SCOPE_GROUP, *record[:shown], mean, median))
+                yield partition
+        tail = [totals.bucket_row(bucket, in_bucket)] if bucket is not None else []
+        yield [*tail, totals.total_row()]
 
 
 async def write_csv(
-    rows: AsyncIterator[Row], out: TextIO, meta: dict[str, Any], by: str, on_row: Callable[[], None] | None = None
+    rows: AsyncIterable[Row],
+    out: TextIO,
+    meta: dict[str, Any],
+    by: str,
+    on_rows: Callable[[int], None] | None = None,
 ) -> int:
-    """Write `#` metadata lines, a header and the rows; suppressed cells as `*`. Return the number of rows."""
+    """Write `#` metadata lines, a header and the rows; suppressed cells as `*`. Return the number of rows.
+
+    `on_rows` is told how many rows were written after each partition (for a progress bar).
+    """
     if meta.get("stamp"):
         out.write(f"# {NOT_FOR_PUBLICATION}\n")
     for key, value in meta.items():
         shown = json.dumps(value) if isinstance(value, dict | list) else value
         out.write(f"# {key}: {shown}\n")
-    names = columns(by)
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(names)
+    writer.writerow(columns(by))
     written = 0
-    async for row in rows:
-        writer.writerow([_csv_cell(name, row.get(name)) for name in names])
-        written += 1
-        if on_row is not None:
-            on_row()
+    async for partition in _partitions(rows, by, SUPPRESSED):
+        # csv writes None as an empty cell: what a missing fact (no actual start, no reason) shows.
+        writer.writerows(partition)
+        written += len(partition)
+        if on_rows is not None:
+            on_rows(len(partition))
     return written
 
 
 async def write_json(
-    rows: AsyncIterator[Row], out: TextIO, meta: dict[str, Any], by: str, on_row: Callable[[], None] | None = None
+    rows: AsyncIterable[Row],
+    out: TextIO,
+    meta: dict[str, Any],
+    by: str,
+    on_rows: Callable[[int], None] | None = None,
 ) -> int:
-    """Write `{"metadata": ..., "columns": [...], "rows": [...]}` one row at a time; suppressed cells as null."""
+    """Write `{"metadata": ..., "columns": [...], "rows": [...]}` a partition at a time; suppressed cells as null."""
     names = columns(by)
     out.write('{"metadata": ' + json.dumps(meta) + ', "columns": ' + json.dumps(names) + ', "rows": [\n')
     written = 0
-    async for row in rows:
-        out.write((",\n" if written else "") + json.dumps({name: row.get(name) for name in names}))
-        written += 1
-        if on_row is not None:
-            on_row()
+    async for partition in _partitions(rows, by, None):
+        if not partition:
+            continue
+        text = ",\n".join(json.dumps(dict(zip(names, cells, strict=True))) for cells in partition)
+        out.write((",\n" if written else "") + text)
+        written += len(partition)
+        if on_rows is not None:
+            on_rows(len(partition))
     out.write("\n]")
     if meta.get("stamp"):
         out.write(', "stamp": ' + json.dumps(NOT_FOR_PUBLICATION))
     out.write("}\n")
     return written
+
+
+async def _partitions(rows: AsyncIterable[Row], by: str, suppressed: str | None) -> AsyncIterator[Sequence[Cells]]:
+    """Return rows as partitions of cells in column order: straight from the database when they are an export's."""
+    if isinstance(rows, PublishedRows):
+        if rows.request.by != by:
+            raise ValueError(f"rows grouped by {rows.request.by} cannot be written as rows by {by}")
+        async for partition in rows.partitions(suppressed):
+            yield partition
+        return
+    names = columns(by)
+    async for row in rows:
+        yield [tuple(_cell(name, row.get(name), suppressed) for name in names)]
+
+
+def _cell(name: str, value: Any, suppressed: str | None) -> Any:
+    if value is None and (name in PEOPLE_COLUMNS or name in AVERAGE_COLUMNS):
+        return suppressed
+    return value
 
 
 # --- SQL -----------------------------------------------------------------------------------------
@@ -226,104 +308,162 @@ def _filtered(query: Select[Any], request: ExportRequest) -> Select[Any]:
     return query
 
 
-def _query(request: ExportRequest) -> Select[Any]:
+def _exact_columns(request: ExportRequest) -> dict[str, Any]:
+    """Return the exact value of each column of a group row: a meeting's own, or sums over a group's week or month."""
     if request.by == "occurrence":
-        chosen = [getattr(P, name) for name in (*OCCURRENCE_FACTS, *PEOPLE_COLUMNS)]
-        query = select(P.guild_id, *chosen)
-        return _filtered(query, request).order_by(P.local_date, P.scheduled_start, P.guild_id, P.occurrence_id)
-    bucket = _bucket(request.by).label("bucket")
-    missed = [
-        func.sum(case((P.missed_reason == reason, 1), else_=0)).label(name) for name, reason in _MISSED_KINDS.items()
-    ]
+        return {name: getattr(P, name) for name in ("guild_id", *OCCURRENCE_FACTS, *PEOPLE_COLUMNS)}
+    missed = {name: func.sum(case((P.missed_reason == reason, 1), else_=0)) for name, reason in _MISSED_KINDS.items()}
+    return {
+        "bucket": _bucket(request.by),
+        "guild_id": P.guild_id,
+        "meetings": func.count(),
+        "meetings_held": func.sum(case((P.outcome == "held", 1), else_=0)),
+        **missed,
+        "facilitators": func.sum(P.facilitators),
+        **{name: func.sum(getattr(P, name)) for name in PEOPLE_COLUMNS},
+    }
+
+
+def _group_rows(query: Select[Any], request: ExportRequest) -> Select[Any]:
+    """Return `query` over the request's meetings, one row per meeting or per group and bucket, in export order."""
+    query = _filtered(query, request)
+    if request.by == "occurrence":
+        return query.order_by(P.local_date, P.scheduled_start, P.guild_id, P.occurrence_id)
+    bucket = _bucket(request.by)
+    return query.group_by(bucket, P.guild_id).order_by(bucket, P.guild_id)
+
+
+def _query(request: ExportRequest) -> Select[Any]:
+    """Return the exact group rows: one per meeting, or per group and week or month."""
+    return _group_rows(select(*(value.label(name) for name, value in _exact_columns(request).items())), request)
+
+
+def _published_query(request: ExportRequest, exact: Sequence[str], suppressed: str | None) -> Select[Any]:
+    """Return the group rows as published: guild id as text, facts, protected counts, then the `exact` counts."""
+    # Straight over the table, not over `_query` as a subquery: SQLite would sort the weeks' rows a second time.
+    values = _exact_columns(request)
+    policy = request.policy
+    if request.by == "occurrence":
+        facts = [_IsoTimestamp(values[name]) if name in _TIMESTAMP_FACTS else values[name] for name in OCCURRENCE_FACTS]
+    else:
+        facts = [values["bucket"], *(values[name] for name in BUCKET_FACTS)]
+    # No coalesce: the counts are NOT NULL, and so are their sums over a group row's meetings (at least one).
     query = select(
-        bucket,
-        P.guild_id,
-        func.count().label("meetings"),
-        func.sum(case((P.outcome == "held", 1), else_=0)).label("meetings_held"),
-        *missed,
-        func.sum(P.facilitators).label("facilitators"),
-        *(func.sum(getattr(P, name)).label(name) for name in PEOPLE_COLUMNS),
+        cast(values["guild_id"], String),  # text, so spreadsheets keep every digit of the id
+        *facts,
+        *(_published_count(values[name], policy, suppressed) for name in PEOPLE_COLUMNS),
+        *(values[name] for name in exact),
     )
-    return _filtered(query, request).group_by(bucket, P.guild_id).order_by(bucket, P.guild_id)
+    return _group_rows(query, request)
+
+
+def _published_count(count: ColumnElement[int], policy: DisclosurePolicy, suppressed: str | None) -> Any:
+    """Return SQL publishing a group's count as `protect_count` does: 0, suppressed (1 to threshold-1) or rounded.
+
+    The rounding is `round_half_up_to`'s integer arithmetic. Counts are never negative, so the truncating integer
+    division of SQLite and PostgreSQL agrees with Python's floor division.
+    """
+    if policy.exact:
+        return count
+    rounded = (2 * count + policy.rounding) // (2 * policy.rounding) * policy.rounding
+    if suppressed is None:
+        return case((count == 0, 0), (count < policy.threshold, null()), else_=rounded)
+    # For CSV every branch is text (PostgreSQL wants one type for a CASE).
+    return case((count == 0, "0"), (count < policy.threshold, suppressed), else_=cast(rounded, String))
+
+
+def _sums_query(request: ExportRequest, names: Sequence[str]) -> Select[Any]:
+    return _filtered(select(*(func.coalesce(func.sum(getattr(P, name)), 0) for name in names)), request)
+
+
+class _IsoTimestamp(FunctionElement[str]):
+    """A UTC timestamp as text, as `datetime.isoformat()` writes it: 2026-12-01T19:00:00+00:00 (NULL stays NULL).
+
+    Formatted by the database: parsing every timestamp into a datetime only to format it again cost more than the
+    query that read it.
+    """
+
+    type = String()
+    name = "iso_timestamp"
+    inherit_cache = True
+
+
+@compiles(_IsoTimestamp, "sqlite")
+def _iso_timestamp_sqlite(element: _IsoTimestamp, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLAlchemy stores UTC as 'YYYY-MM-DD HH:MM:SS.ffffff'; isoformat() leaves out a zero fraction.
+    value = compiler.process(element.clauses, **kw)
+    return f"(replace(replace({value}, ' ', 'T'), '.000000', '') || '+00:00')"
+
+
+@compiles(_IsoTimestamp, "postgresql")
+def _iso_timestamp_postgresql(element: _IsoTimestamp, compiler: SQLCompiler, **kw: Any) -> str:
+    utc = f"({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC')"
+    seconds = f"""to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS')"""
+    return f"({seconds} || replace(to_char({utc}, '.US'), '.000000', '') || '+00:00')"
 
 
 # --- rows ----------------------------------------------------------------------------------------
 
 
-def _exact_row(record: Any, by: str) -> Row:
-    row: Row = {"scope": SCOPE_GROUP, "guild_id": str(record["guild_id"])}
-    facts = OCCURRENCE_FACTS if by == "occurrence" else ("bucket", *BUCKET_FACTS)
-    for name in facts:
-        value = record[name]
-        row[name] = value.isoformat() if isinstance(value, datetime) else value
-    for name in PEOPLE_COLUMNS:
-        row[name] = int(record[name] or 0)
-    if by != "occurrence":
-        row.update({name: int(row[name] or 0) for name in BUCKET_FACTS})
-    return row
+class _Totals:
+    """Exact sums across groups, published as the "all groups" rows (weeks, months) and the total row."""
 
+    def __init__(self, request: ExportRequest, summed: Sequence[str], suppressed: str | None) -> None:
+        self._request = request
+        self._summed = list(summed)
+        self._suppressed = suppressed
+        self._names = columns(request.by)
+        self._total = [0] * len(summed)
 
-def _protected(row: Row, policy: DisclosurePolicy) -> Row:
-    """Add the averages and protect the row: the helpfulness answers are the people the averages are over."""
-    helpful = [int(row[name]) for name in HELPFUL_COLUMNS]
-    row["helpful_mean"], row["helpful_median"] = _mean(helpful), _median(helpful)
-    published = protect_row(
-        row, PEOPLE_COLUMNS, AVERAGE_COLUMNS, sum(helpful), policy, total=row["scope"] != SCOPE_GROUP
-    )
-    for name in AVERAGE_COLUMNS:
-        value = published[name]
-        if isinstance(value, float):
-            published[name] = round(value, 2)
-    return published
+    def add(self, sums: Sequence[int]) -> None:
+        """Add exact sums (in the order of `summed`) to the total."""
+        self._total = [a + int(b) for a, b in zip(self._total, sums, strict=True)]
 
+    def bucket_row(self, bucket: str, rows: Sequence[Sequence[int]]) -> Cells:
+        """Return a week's or month's "all groups" row from its group rows' exact counts, and add them to the total."""
+        sums = [sum(values) for values in zip(*rows, strict=True)] if rows else [0] * len(self._summed)
+        self.add(sums)
+        return self._row(SCOPE_ALL, bucket, sums)
 
-def _mean(counts: Sequence[int]) -> float | None:
-    people = sum(counts)
-    return sum(score * n for score, n in enumerate(counts, start=1)) / people if people else None
+    def total_row(self) -> Cells:
+        """Return the total row."""
+        return self._row(SCOPE_TOTAL, None, self._total)
 
-
-def _median(counts: Sequence[int]) -> float | None:
-    """Return the median score from a distribution of answers 1..5, without expanding it."""
-    people = sum(counts)
-    if not people:
-        return None
-
-    def nth(position: int) -> int:
-        seen = 0
-        for score, n in enumerate(counts, start=1):
-            seen += n
-            if position < seen:
-                return score
-        return len(counts)
-
-    middle = people // 2
-    return float(nth(middle)) if people % 2 else (nth(middle - 1) + nth(middle)) / 2
-
-
-class _Sums:
-    """Exact running sums across groups, for the "all groups" and total rows (one small dict, not the rows)."""
-
-    def __init__(self) -> None:
-        self.sums: dict[str, int] = {}
-
-    def add(self, row: Row) -> None:
-        names = [*PEOPLE_COLUMNS, *(BUCKET_FACTS if "bucket" in row else _SUMMED_FACTS)]
-        for name in names:
-            self.sums[name] = self.sums.get(name, 0) + int(row.get(name) or 0)
-
-    def row(self, scope: str, by: str, bucket: str | None) -> Row:
-        row: Row = dict.fromkeys(columns(by))
+    def _row(self, scope: str, bucket: str | None, sums: Sequence[int]) -> Cells:
+        policy = self._request.policy
+        exact = dict(zip(self._summed, sums, strict=True))
+        row: Row = dict.fromkeys(self._names)
         row.update(scope=scope, guild_id=None)
-        row.update({name: self.sums.get(name, 0) for name in PEOPLE_COLUMNS})
-        if by == "occurrence":
-            row.update({name: self.sums.get(name, 0) for name in _SUMMED_FACTS})
-        else:
-            row.update({name: self.sums.get(name, 0) for name in BUCKET_FACTS})
+        if self._request.by != "occurrence":
             row["bucket"] = bucket
-        return row
+        row.update({name: value for name, value in exact.items() if name not in PEOPLE_COLUMNS})
+        row.update({name: protect_total(exact[name], policy) for name in PEOPLE_COLUMNS})
+        row["helpful_mean"], row["helpful_median"] = _averages(
+            [exact[name] for name in HELPFUL_COLUMNS], policy, self._suppressed
+        )
+        return tuple(row.values())
 
 
-def _csv_cell(name: str, value: Any) -> str:
-    if value is None:
-        return SUPPRESSED if name in PEOPLE_COLUMNS or name in AVERAGE_COLUMNS else ""
-    return str(value)
+def _averages(helpful: Sequence[int], policy: DisclosurePolicy, suppressed: str | None) -> tuple[Any, Any]:
+    """Return the mean and median of the helpfulness answers, both `suppressed` when too few people answered."""
+    answered = sum(helpful)
+    if answered < policy.min_people_for_averages and not policy.exact:
+        return suppressed, suppressed  # the common case for a meeting, decided without building anything
+    one, two, three, four, five = helpful
+    mean = protect_mean(one + 2 * two + 3 * three + 4 * four + 5 * five, answered, policy)
+    if mean is None:
+        return suppressed, suppressed
+    return round(mean, 2), round(_median(helpful, answered), 2)
+
+
+def _median(counts: Sequence[int], people: int) -> float:
+    """Return the median score from how many of `people` (at least one) answered 1..5, without expanding them."""
+    lower, upper = (people - 1) // 2, people // 2  # the middle answer's position, or the two middle ones'
+    seen, low = 0, 0
+    for score, n in enumerate(counts, start=1):
+        seen += n
+        if not low and lower < seen:
+            low = score
+        if upper < seen:
+            return (low + score) / 2
+    raise ValueError("the counts add up to fewer than `people`")

@@ -64,7 +64,7 @@ def ordinal(n: int) -> str:
 class OfficeService:
     """Configuration of the office server, reports for it, and its monthly digest."""
 
-    def __init__(self, database: Database, clock: Clock, reconcile: Callable[[], Awaitable[int]]) -> None:
+    def __init__(self, database: Database, clock: Clock, reconcile: Callable[[date, date], Awaitable[int]]) -> None:
         self._db = database
         self._clock = clock
         self._reconcile = reconcile
@@ -103,7 +103,7 @@ class OfficeService:
 
     async def report(self, start: date, end: date, out_dir: Path) -> Report:
         """Write the protected report for a date range into `out_dir`, after catching up on finished meetings."""
-        await self._reconcile()
+        await self._reconcile(start, end)
         request = ExportRequest(start, end, by="week", policy=DisclosurePolicy())
         return await build_report(self._db, request, out_dir, self._clock.now())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
 import json
 import os
 import subprocess
@@ -13,12 +14,16 @@ from pathlib import Path
 
 import pytest
 import typer
+from rich.console import Console
 from typer.testing import CliRunner
 
+from bot import cli_export
 from bot.cli_export import mount_export_commands
 from bot.db.engine import Database
 from bot.db.migrate import upgrade
 from bot.domain.disclosure import NOT_FOR_PUBLICATION
+from bot.services.participation import ParticipationService
+from bot.services.participation_export import ParticipationExport
 from bot.settings import load_settings
 from tests.unit.services.test_participation_export import meeting
 
@@ -96,6 +101,43 @@ def test_json_by_week_to_a_file_for_chosen_groups(database_url, tmp_path) -> Non
         ("total", None),
     ]
     assert document["rows"][0]["missed_bot_down"] == 1 and document["rows"][0]["attendees"] is None
+
+
+def test_rows_are_counted_only_when_a_progress_bar_shows(database_url, monkeypatch) -> None:
+    counted = []
+    count_rows = ParticipationExport.count_rows
+
+    async def counting(self, request):
+        counted.append(request.by)
+        return await count_rows(self, request)
+
+    monkeypatch.setattr(ParticipationExport, "count_rows", counting)
+    result = run(database_url, "export", "participation", *RANGE)  # stderr is not a terminal here
+    assert result.exit_code == 0, result.output
+    assert counted == []
+    terminal = io.StringIO()
+    monkeypatch.setattr(cli_export, "_terminal", lambda: Console(file=terminal, force_terminal=True))
+    monkeypatch.setattr(cli_export, "PROGRESS_MIN_ROWS", 1)
+    result = run(database_url, "export", "participation", *RANGE, "--by", "week")
+    assert result.exit_code == 0, result.output
+    assert counted == ["week"]
+    assert "Exporting" in terminal.getvalue()
+    assert [row["scope"] for row in csv.DictReader(data_lines(result.stdout))][-1] == "total"
+
+
+@pytest.mark.parametrize("command", ["export", "report"])
+def test_the_catch_up_is_limited_to_the_range(database_url, tmp_path, monkeypatch, command) -> None:
+    ranges = []
+
+    async def reconcile(self, start=None, end=None):
+        ranges.append((start, end))
+        return 0
+
+    monkeypatch.setattr(ParticipationService, "reconcile", reconcile)
+    args = ["export", "participation", *RANGE] if command == "export" else ["report", *RANGE, "--out", str(tmp_path)]
+    result = run(database_url, *args)
+    assert result.exit_code == 0, result.output
+    assert [(start.isoformat(), end.isoformat()) for start, end in ranges] == [("2026-10-01", "2026-10-31")]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])

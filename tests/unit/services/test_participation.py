@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -354,6 +354,25 @@ async def test_reconcile_records_missed_and_cancelled_meetings_without_their_rea
         assert await session.get(ParticipationOccurrence, future) is None
         reasons = set((await session.scalars(select(ParticipationOccurrence.missed_reason))).all())
     assert "Fran is unwell" not in reasons
+
+
+async def test_reconcile_for_a_range_finalises_only_the_meetings_that_may_fall_in_it(service, database, clock) -> None:
+    # The group's zone is London (UTC in December): a day's margin either side of 2 to 3 December.
+    too_early = await add_meeting(database, START - timedelta(days=1, hours=1), state="cancelled")  # 30 Nov 18:00
+    margin_before = await add_meeting(database, START - timedelta(hours=1), state="cancelled")  # 1 Dec
+    inside = await add_meeting(database, START + timedelta(days=1), state="missed", reason="bot down")  # 2 Dec
+    margin_after = await add_meeting(database, START + timedelta(days=3), state="cancelled")  # 4 Dec
+    too_late = await add_meeting(database, START + timedelta(days=4), state="cancelled")  # 5 Dec
+    clock.set(START + timedelta(days=10))
+    assert await service.reconcile(date(2026, 12, 2), date(2026, 12, 3)) == 3
+    async with database.session() as session:
+        done = {
+            occurrence
+            for occurrence in (too_early, margin_before, inside, margin_after, too_late)
+            if await session.get(ParticipationOccurrence, occurrence) is not None
+        }
+    assert done == {margin_before, inside, margin_after}
+    assert await service.reconcile() == 2  # without a range: everything still waiting
 
 
 async def test_marks_are_purged_after_the_retention_period(service, database, clock) -> None:
