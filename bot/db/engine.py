@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from bot.settings import sqlite_path_of
@@ -17,6 +20,9 @@ from bot.settings import sqlite_path_of
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Key in `Session.info` of the tables a session's transaction has written to; "*" when it cannot tell.
+WRITTEN_TABLES = "written_tables"
+ANY_TABLE = "*"
 
 
 def _set_sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
@@ -26,6 +32,28 @@ def _set_sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPo
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _written(session: Session) -> set[str]:
+    written: set[str] = session.info.setdefault(WRITTEN_TABLES, set())
+    return written
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flushed_tables(session: Session, _flush: UOWTransaction) -> None:
+    """Note the tables of the entities a flush inserted, changed or deleted."""
+    for instance in itertools.chain(session.new, session.dirty, session.deleted):
+        table = getattr(type(instance), "__tablename__", None)
+        _written(session).add(table if isinstance(table, str) else ANY_TABLE)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_executed_tables(state: ORMExecuteState) -> None:
+    """Note the table of an INSERT, UPDATE or DELETE statement run through the session."""
+    if state.is_select:
+        return
+    table = getattr(getattr(state.statement, "table", None), "name", None)
+    _written(state.session).add(table if isinstance(table, str) else ANY_TABLE)
 
 
 class Database:
@@ -52,6 +80,7 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _set_sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._versions: Counter[str] = Counter()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -59,8 +88,21 @@ class Database:
 
         Never await a Discord call inside this block: a write transaction must stay short.
         """
-        async with self._sessions() as session, session.begin():
-            yield session
+        async with self._sessions() as session:
+            async with session.begin():
+                yield session
+            # Committed: what this process has cached from these tables is out of date.
+            written = session.sync_session.info.pop(WRITTEN_TABLES, ())
+            self._versions.update(written)
+
+    def version(self, table: str) -> int:
+        """Return a number that changes whenever this process commits a write to `table`.
+
+        In-process caches compare it before and after reading, so they never keep rows older than a commit. Other
+        processes' writes are not seen: cache only what this process alone writes (a guild's rows live with the
+        process that holds its shard).
+        """
+        return self._versions[table] + self._versions[ANY_TABLE]
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -68,6 +68,9 @@ class ScheduleService:
         self._clock = clock
         self.templates = templates
         self.scope = scope
+        # `/meeting list` is the commonest command: (guild, limit) -> (table version, views), kept until this
+        # process next commits a write to meeting_occurrence or a listed meeting ends.
+        self._upcoming_cache: dict[tuple[int, int], tuple[int, list[OccurrenceView]]] = {}
 
     def _validate(self, request: ScheduleRequest, default_zone: str | None) -> tuple[ScheduleRule, str]:
         title = request.title.strip()
@@ -241,8 +244,17 @@ class ScheduleService:
 
     async def upcoming(self, guild_id: int, limit: int = 10) -> list[OccurrenceView]:
         """Return the next scheduled or running meetings."""
+        now = self._clock.now()
+        version = self._db.version(MeetingOccurrence.__tablename__)
+        cached = self._upcoming_cache.get((guild_id, limit))
+        # Time only ever removes meetings from the list (one ends); anything else is a write, which moves the version.
+        if cached is not None and cached[0] == version and all(view.ends_at > now for view in cached[1]):
+            return list(cached[1])
         async with self._db.session() as session:
-            return await self._upcoming(session, guild_id, self._clock.now(), limit=limit)
+            views = await self._upcoming(session, guild_id, now, limit=limit)
+        if self._db.version(MeetingOccurrence.__tablename__) == version:  # no write committed while reading
+            self._upcoming_cache[(guild_id, limit)] = (version, views)
+        return list(views)
 
     async def _upcoming(
         self, session: AsyncSession, guild_id: int, now: datetime, *, limit: int, schedule_id: int | None = None
