@@ -4,13 +4,15 @@ Rows come from `participation_occurrence` only (per-meeting numbers, never marks
 read a partition at a time, so memory stays bounded however long the export. The database applies the disclosure
 control of bot.domain.disclosure to every count of people of the group rows (`_published_count` is `protect_count`
 in SQL); Python only computes the two averages from the five helpfulness counts and the "all groups" and total rows,
-which are rounded true totals (`protect_total`), never the sum of the published cells. docs/DATA_DICTIONARY.md
-defines every column.
+which are rounded true totals (`protect_total`), never the sum of the published cells. For CSV on SQLite and
+PostgreSQL the database writes each group row's whole line but its averages (`csv_lines`), byte for byte what
+csv.writer would write from the cells. docs/DATA_DICTIONARY.md defines every column.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
@@ -19,16 +21,14 @@ from datetime import date, datetime
 from operator import itemgetter
 from typing import Any, TextIO
 
-from sqlalchemy import String, case, cast, func, null, select
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import Integer, String, case, cast, func, literal_column, null, select
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement, Select
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from bot.db.engine import Database
 from bot.db.models_participation import FEEDBACK_COLUMNS, ParticipationOccurrence as P
 from bot.domain.disclosure import DisclosurePolicy, NOT_FOR_PUBLICATION, SUPPRESSED, protect_mean, protect_total
+from bot.services.participation_export_sql import CsvLine, CsvText, IsoTimestamp, LINE_DIALECTS, partitions
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +216,50 @@ class PublishedRows:
         tail = [totals.bucket_row(bucket, in_bucket)] if bucket is not None else []
         yield [*tail, totals.total_row()]
 
+    @property
+    def database_writes_lines(self) -> bool:
+        """Return whether the database can write the CSV lines (`csv_lines`): SQLite and PostgreSQL can."""
+        return self._db.engine.dialect.name in LINE_DIALECTS
+
+    async def csv_lines(self) -> AsyncIterator[list[str]]:
+        """Yield the rows as CSV lines (without line ends) a partition at a time, as `partitions("*")` would write.
+
+        The database writes each group row's line but its two averages, which Python adds from the five helpfulness
+        counts beside the line; the first count is NULL when the averages are suppressed (most meetings), so those
+        rows cost one concatenation.
+        """
+        request = self.request
+        occurrences = request.by == "occurrence"
+        summed = [*(_SUMMED_FACTS if occurrences else BUCKET_FACTS), *PEOPLE_COLUMNS]
+        totals = _Totals(request, summed, SUPPRESSED)
+        averages = _AverageCells(request.policy)
+        suppressed = averages.suppressed
+        query = _csv_query(request, summed)
+        bucket: str | None = None
+        in_bucket: list[Sequence[int]] = []
+        async with self._db.session() as session:
+            connection = await session.connection()
+            if occurrences:
+                totals.add(list((await connection.execute(_sums_query(request, summed))).one()))
+            async for records in partitions(connection, query, PARTITION_ROWS):
+                if occurrences:
+                    yield [
+                        line + (suppressed if one is None else averages(one, two, three, four, five))
+                        for line, one, two, three, four, five in records
+                    ]
+                    continue
+                lines: list[str] = []
+                for record in records:
+                    if record[6] != bucket:
+                        if bucket is not None:
+                            lines.append(_csv_line(totals.bucket_row(bucket, in_bucket)))
+                        bucket, in_bucket = record[6], []
+                    in_bucket.append(record[7:])
+                    lines.append(record[0] + (suppressed if record[1] is None else averages(*record[1:6])))
+                yield lines
+        tail = [totals.bucket_row(bucket, in_bucket)] if bucket is not None else []
+        yield [_csv_line(cells) for cells in (*tail, totals.total_row())]
+
 
 async def write_csv(
     rows: AsyncIterable[Row],
@@ -236,6 +280,14 @@ async def write_csv(
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns(by))
     written = 0
+    if isinstance(rows, PublishedRows) and rows.request.by == by and rows.database_writes_lines:
+        async for lines in rows.csv_lines():
+            if lines:
+                out.write("\n".join(lines) + "\n")
+            written += len(lines)
+            if on_rows is not None:
+                on_rows(len(lines))
+        return written
     async for partition in _partitions(rows, by, SUPPRESSED):
         # csv writes None as an empty cell: what a missing fact (no actual start, no reason) shows.
         writer.writerows(partition)
@@ -344,7 +396,7 @@ def _published_query(request: ExportRequest, exact: Sequence[str], suppressed: s
     values = _exact_columns(request)
     policy = request.policy
     if request.by == "occurrence":
-        facts = [_IsoTimestamp(values[name]) if name in _TIMESTAMP_FACTS else values[name] for name in OCCURRENCE_FACTS]
+        facts = [IsoTimestamp(values[name]) if name in _TIMESTAMP_FACTS else values[name] for name in OCCURRENCE_FACTS]
     else:
         facts = [values["bucket"], *(values[name] for name in BUCKET_FACTS)]
     # No coalesce: the counts are NOT NULL, and so are their sums over a group row's meetings (at least one).
@@ -357,6 +409,39 @@ def _published_query(request: ExportRequest, exact: Sequence[str], suppressed: s
     return _group_rows(query, request)
 
 
+def _csv_query(request: ExportRequest, summed: Sequence[str]) -> Select[Any]:
+    """Return each group row's CSV line but its averages, then the counts Python needs beside it.
+
+    Beside the line: the five helpfulness counts (the first NULL when the averages are suppressed) and, for weeks
+    and months, the bucket and the `summed` exact counts.
+    """
+    values = _exact_columns(request)
+    policy = request.policy
+    if request.by == "occurrence":
+        facts = [_csv_fact(name, values[name]) for name in OCCURRENCE_FACTS]
+    else:
+        facts = [CsvText(values["bucket"]), *(values[name] for name in BUCKET_FACTS)]
+    line = CsvLine(
+        _text(SCOPE_GROUP),
+        values["guild_id"],  # written whole by the database, as the text the other paths select
+        *facts,
+        *(_published_count(values[name], policy, SUPPRESSED) for name in PEOPLE_COLUMNS),
+    )
+    one, *others = (values[name] for name in HELPFUL_COLUMNS)
+    # `_averages` publishes from min_people_for_averages answers, or with --exact from one (none has no average).
+    enough = 1 if policy.exact else policy.min_people_for_averages
+    marked = case((sum(others, one) >= _number(enough), one), else_=null())
+    extra = [] if request.by == "occurrence" else [values["bucket"], *(values[name] for name in summed)]
+    return _group_rows(select(line, marked, *others, *extra), request)
+
+
+def _csv_fact(name: str, value: Any) -> Any:
+    """Return a meeting's fact as its CSV cell: timestamps formatted, text quoted when it needs to be."""
+    if name in _TIMESTAMP_FACTS:
+        return IsoTimestamp(value)
+    return CsvText(value) if isinstance(P.__table__.c[name].type, String) else value
+
+
 def _published_count(count: ColumnElement[int], policy: DisclosurePolicy, suppressed: str | None) -> Any:
     """Return SQL publishing a group's count as `protect_count` does: 0, suppressed (1 to threshold-1) or rounded.
 
@@ -365,41 +450,27 @@ def _published_count(count: ColumnElement[int], policy: DisclosurePolicy, suppre
     """
     if policy.exact:
         return count
-    rounded = (2 * count + policy.rounding) // (2 * policy.rounding) * policy.rounding
+    zero, threshold = _number(0), _number(policy.threshold)
+    rounded = (_number(2) * count + _number(policy.rounding)) // _number(2 * policy.rounding) * _number(policy.rounding)
     if suppressed is None:
-        return case((count == 0, 0), (count < policy.threshold, null()), else_=rounded)
+        return case((count == zero, zero), (count < threshold, null()), else_=rounded)
     # For CSV every branch is text (PostgreSQL wants one type for a CASE).
-    return case((count == 0, "0"), (count < policy.threshold, suppressed), else_=cast(rounded, String))
+    return case((count == zero, _text("0")), (count < threshold, _text(suppressed)), else_=cast(rounded, String))
+
+
+def _number(value: int) -> ColumnElement[int]:
+    """Return a whole number written into the SQL."""
+    # Not a bound parameter: SQLite copies a parameter on every use, 25 columns x 5 uses a row (a third slower).
+    return literal_column(str(int(value)), Integer)
+
+
+def _text(value: str) -> ColumnElement[str]:
+    """Return text written into the SQL, for the same reason as `_number`."""
+    return literal_column("'" + value.replace("'", "''") + "'", String)
 
 
 def _sums_query(request: ExportRequest, names: Sequence[str]) -> Select[Any]:
     return _filtered(select(*(func.coalesce(func.sum(getattr(P, name)), 0) for name in names)), request)
-
-
-class _IsoTimestamp(FunctionElement[str]):
-    """A UTC timestamp as text, as `datetime.isoformat()` writes it: 2026-12-01T19:00:00+00:00 (NULL stays NULL).
-
-    Formatted by the database: parsing every timestamp into a datetime only to format it again cost more than the
-    query that read it.
-    """
-
-    type = String()
-    name = "iso_timestamp"
-    inherit_cache = True
-
-
-@compiles(_IsoTimestamp, "sqlite")
-def _iso_timestamp_sqlite(element: _IsoTimestamp, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLAlchemy stores UTC as 'YYYY-MM-DD HH:MM:SS.ffffff'; isoformat() leaves out a zero fraction.
-    value = compiler.process(element.clauses, **kw)
-    return f"(replace(replace({value}, ' ', 'T'), '.000000', '') || '+00:00')"
-
-
-@compiles(_IsoTimestamp, "postgresql")
-def _iso_timestamp_postgresql(element: _IsoTimestamp, compiler: SQLCompiler, **kw: Any) -> str:
-    utc = f"({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC')"
-    seconds = f"""to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS')"""
-    return f"({seconds} || replace(to_char({utc}, '.US'), '.000000', '') || '+00:00')"
 
 
 # --- rows ----------------------------------------------------------------------------------------
@@ -442,6 +513,29 @@ class _Totals:
             [exact[name] for name in HELPFUL_COLUMNS], policy, self._suppressed
         )
         return tuple(row.values())
+
+
+class _AverageCells:
+    """The CSV cells after a line written by the database: its two averages, remembered per helpfulness counts."""
+
+    def __init__(self, policy: DisclosurePolicy) -> None:
+        self._policy = policy
+        self._known: dict[tuple[int, ...], str] = {}
+        self.suppressed = f",{SUPPRESSED},{SUPPRESSED}"
+
+    def __call__(self, *helpful: int) -> str:
+        """Return ",mean,median" for the counts of answers 1 to 5 (the same counts recur across meetings)."""
+        cells = self._known.get(helpful)
+        if cells is None:
+            cells = self._known[helpful] = _csv_line(("", *_averages(helpful, self._policy, SUPPRESSED)))
+        return cells
+
+
+def _csv_line(cells: Sequence[Any]) -> str:
+    """Return cells as csv.writer writes a line, without its line end."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(cells)
+    return out.getvalue()[:-1]
 
 
 def _averages(helpful: Sequence[int], policy: DisclosurePolicy, suppressed: str | None) -> tuple[Any, Any]:
