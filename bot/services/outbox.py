@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
 from bot.db.engine import Database
@@ -24,11 +25,16 @@ from bot.services.scope import in_scope
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
 # A claim older than this belongs to a process that died mid-delivery; another may take it over.
 CLAIM_LEASE = timedelta(minutes=2)
-# How soon a step that failed for a passing reason (5xx, 429, network) is tried again.
+# How soon a step that failed for a passing reason (5xx, 429, network) is first tried again; each further failure
+# doubles the wait, up to RETRY_DELAY_CAP, so that an outage is ridden out without hammering Discord meanwhile.
 RETRY_DELAY = timedelta(seconds=5)
+RETRY_DELAY_CAP = timedelta(minutes=1)
+# Tries before a step failing for passing reasons is given up: waits of 5, 10, 20, 40 s and then a minute each make
+# this about 14 minutes after the first failure. A meeting's opening a few minutes late is still worth posting (the
+# meeting runs on in its thread); after a quarter of an hour the people have gone, and later steps must not wait on it.
+MAX_ATTEMPTS = 18
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,10 @@ class OutboxItem:
     occurrence_id: int | None
     kind: str
     payload: dict[str, Any]
+    # Which claim of the item this is: past the first, an earlier try may have reached Discord before it died.
+    attempts: int = 1
+    # How far an earlier try of a delivery made of several requests got (see `record_checkpoint`).
+    checkpoint: int | None = None
 
     @property
     def nonce(self) -> str:
@@ -86,34 +96,13 @@ class OutboxService:
             candidates = (
                 await session.scalars(
                     select(Outbox)
-                    .where(
-                        or_(
-                            Outbox.state == "pending",
-                            (Outbox.state == "sending") & (Outbox.claimed_at < now - CLAIM_LEASE),
-                        ),
-                        in_scope(Outbox.guild_id, self.scope),
-                    )
+                    .where(await _claimable(session, now), in_scope(Outbox.guild_id, self.scope))
                     .order_by(Outbox.id)
                     .limit(limit)
                 )
             ).all()
-            # A meeting's steps go out in order: nothing of an occurrence is claimed while an earlier step of
-            # it is still claimed by someone (say a process that died mid-delivery, until its lease expires).
-            busy = set(
-                (
-                    await session.scalars(
-                        select(Outbox.occurrence_id).where(
-                            Outbox.state == "sending",
-                            Outbox.claimed_at >= now - CLAIM_LEASE,
-                            Outbox.occurrence_id.is_not(None),
-                        )
-                    )
-                ).all()
-            )
             claimed: list[OutboxItem] = []
             for row in candidates:
-                if row.occurrence_id is not None and row.occurrence_id in busy:
-                    continue
                 won = await session.execute(
                     update(Outbox)
                     .where(Outbox.id == row.id, Outbox.state == row.state, Outbox.attempts == row.attempts)
@@ -121,7 +110,15 @@ class OutboxService:
                 )
                 if won.rowcount == 1:  # type: ignore[attr-defined]
                     claimed.append(
-                        OutboxItem(row.id, row.guild_id, row.occurrence_id, row.kind, json.loads(row.payload))
+                        OutboxItem(
+                            row.id,
+                            row.guild_id,
+                            row.occurrence_id,
+                            row.kind,
+                            json.loads(row.payload),
+                            attempts=row.attempts,  # this claim included: the UPDATE above synchronised the row
+                            checkpoint=row.result_id,
+                        )
                     )
             return claimed
 
@@ -135,20 +132,29 @@ class OutboxService:
             )
 
     async def next_due(self) -> datetime | None:
-        """Return when delivery should run again: now for pending items, or when a dead claim's lease expires."""
+        """Return the earliest instant a claim would find something: now, a failed step's retry, or a lease's end."""
         now = self._clock.now()
+        scope = in_scope(Outbox.guild_id, self.scope)
         async with self._db.session() as session:
-            pending = await session.scalar(
-                select(Outbox.id).where(Outbox.state == "pending", in_scope(Outbox.guild_id, self.scope)).limit(1)
-            )
-            if pending is not None:
-                return now + RETRY_DELAY
-            claimed = await session.scalar(
+            ready = await session.scalar(select(Outbox.id).where(await _claimable(session, now), scope).limit(1))
+            if ready is not None:
+                return now
+            # Only the first of a lane's failed steps counts: what waits behind it goes when it does, not before.
+            retry = await session.scalar(
                 select(func.min(Outbox.claimed_at)).where(
-                    Outbox.state == "sending", in_scope(Outbox.guild_id, self.scope)
+                    Outbox.state == "pending", Outbox.claimed_at > now, ~_waits_in_lane(now), scope
                 )
             )
-        return claimed + CLAIM_LEASE if claimed is not None else None
+            claimed = await session.scalar(select(func.min(Outbox.claimed_at)).where(Outbox.state == "sending", scope))
+        due = [when for when in (retry, claimed + CLAIM_LEASE if claimed is not None else None) if when is not None]
+        return min(due) if due else None
+
+    async def record_checkpoint(self, item_id: int, checkpoint: int) -> None:
+        """Record what the first request of a delivery made, so that a retry after a crash carries on from it."""
+        # Kept in result_id until the item is sent: the one delivery that uses it (a meeting thread started from
+        # an anchor message) ends with the same id there, as a thread takes its starting message's id.
+        async with self._db.session() as session:
+            await session.execute(update(Outbox).where(Outbox.id == item_id).values(result_id=checkpoint))
 
     async def mark_sent(self, item_id: int, result_id: int | None = None) -> None:
         """Record a delivered item."""
@@ -160,18 +166,72 @@ class OutboxService:
             )
 
     async def mark_failed(self, item_id: int, error: str, *, permanent: bool) -> None:
-        """Put an item back for a retry, or give up on it after a permanent error or too many attempts."""
+        """Put an item back for a retry after its back-off, or give up on it (permanent error, too many attempts)."""
+        now = self._clock.now()
         async with self._db.session() as session:
             row = await session.get(Outbox, item_id)
             if row is None:
                 return
             row.error = error[:200]
-            row.state = "failed" if permanent or row.attempts >= MAX_ATTEMPTS else "pending"
-            row.claimed_at = None
-        log.warning("Outbox item %s (%s) failed: %s.", item_id, "gave up" if permanent else "will retry", error)
+            gave_up = permanent or row.attempts >= MAX_ATTEMPTS
+            row.state = "failed" if gave_up else "pending"
+            # On a pending item that failed, claimed_at is when it may be claimed again (see `_claimable`).
+            row.claimed_at = None if gave_up else now + retry_delay(row.attempts)
+            attempts = row.attempts
+        if gave_up:
+            log.warning("Outbox item %s failed (attempt %s), giving up: %s.", item_id, attempts, error)
+        else:
+            log.warning("Outbox item %s failed (attempt %s), will retry: %s.", item_id, attempts, error)
 
     async def pending_count(self) -> int:
         """Return how many items wait for delivery."""
         async with self._db.session() as session:
             rows = await session.scalars(select(Outbox.id).where(Outbox.state.in_(("pending", "sending"))))
             return len(rows.all())
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Return how long an item that has failed `attempts` times for a passing reason waits before its next try."""
+    doublings = min(max(attempts - 1, 0), 16)  # past the cap long before; bounded so that the product cannot overflow
+    return min(RETRY_DELAY * (1 << doublings), RETRY_DELAY_CAP)
+
+
+async def _claimable(session: AsyncSession, now: datetime) -> ColumnElement[bool]:
+    """Return the WHERE clause of the items a claim may take at `now`."""
+    # A pending item is due unless it failed and its back-off runs on; a claimed one once its claim's lease is over.
+    due = or_(
+        (Outbox.state == "pending") & (Outbox.claimed_at.is_(None) | (Outbox.claimed_at <= now)),
+        (Outbox.state == "sending") & (Outbox.claimed_at < now - CLAIM_LEASE),
+    )
+    # A meeting's steps go out in order: nothing of an occurrence is claimed while a step of it is still claimed by
+    # someone (say a process that died mid-delivery, until its lease expires).
+    other = aliased(Outbox)
+    busy = (
+        select(other.id)
+        .where(
+            other.occurrence_id == Outbox.occurrence_id,
+            other.state == "sending",
+            other.claimed_at >= now - CLAIM_LEASE,
+        )
+        .exists()
+    )
+    # The lane check reads the pending rows for each candidate: leave it out when no step backs off (most of the time).
+    backing_off = await session.scalar(
+        select(Outbox.id).where(Outbox.state == "pending", Outbox.claimed_at > now).limit(1)
+    )
+    return due & ~busy if backing_off is None else due & ~busy & ~_waits_in_lane(now)
+
+
+def _waits_in_lane(now: datetime) -> ColumnElement[bool]:
+    """Return a clause true of items behind an earlier step of their lane that waits out its back-off."""
+    # Lanes as delivery keeps them: an occurrence's steps, or a guild's items that belong to no meeting.
+    earlier = aliased(Outbox)
+    same_lane = or_(
+        earlier.occurrence_id == Outbox.occurrence_id,
+        earlier.occurrence_id.is_(None) & Outbox.occurrence_id.is_(None) & (earlier.guild_id == Outbox.guild_id),
+    )
+    return (
+        select(earlier.id)
+        .where(earlier.id < Outbox.id, earlier.state == "pending", earlier.claimed_at > now, same_lane)
+        .exists()
+    )

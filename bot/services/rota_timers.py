@@ -90,11 +90,6 @@ class RotaTimers:
                     )
                 )
             ).all()
-            guilds = (
-                await session.scalars(
-                    select(RotaMember.guild_id).where(in_scope(RotaMember.guild_id, self.scope)).distinct()
-                )
-            ).all()
             due: list[datetime] = []
             for row, starts_at, settings in rows:
                 confirm_at, escalate_at = _step_times(starts_at, settings)
@@ -102,29 +97,27 @@ class RotaTimers:
                     due.append(confirm_at)
                 if not row.escalated:
                     due.append(escalate_at)
-            for guild_id in guilds:
-                due.append(
-                    _next_weekly_post(
-                        now,
-                        _zone(await session.get(GuildConfig, guild_id)),
-                        (await session.get(RotaSettings, guild_id)),
-                    )
-                )
+            # Only the groups `_weekly_posts` posts for: one it skips would otherwise be reported due at every look.
+            for config in await self._weekly_post_groups(session):
+                due.append(_next_weekly_post(now, _zone(config), await session.get(RotaSettings, config.guild_id)))
         return min(due) if due else None
+
+    async def _weekly_post_groups(self, session: AsyncSession) -> list[GuildConfig]:
+        """Return the settings of the groups that get a weekly rota post: active rota members and somewhere to post."""
+        guilds = (
+            await session.scalars(
+                select(RotaMember.guild_id)
+                .where(RotaMember.active.is_(True), in_scope(RotaMember.guild_id, self.scope))
+                .distinct()
+            )
+        ).all()
+        configs = [await session.get(GuildConfig, guild_id) for guild_id in guilds]
+        return [config for config in configs if config is not None and config.facilitators_channel_id]
 
     async def _weekly_posts(self, now: datetime) -> None:
         async with self._db.session() as session:
-            guilds = (
-                await session.scalars(
-                    select(RotaMember.guild_id)
-                    .where(RotaMember.active.is_(True), in_scope(RotaMember.guild_id, self.scope))
-                    .distinct()
-                )
-            ).all()
-            for guild_id in guilds:
-                config = await session.get(GuildConfig, guild_id)
-                if config is None or not config.facilitators_channel_id:
-                    continue
+            for config in await self._weekly_post_groups(session):
+                guild_id = config.guild_id
                 zone = _zone(config)
                 monday = _monday(now.astimezone(zone).date())
                 if now < datetime.combine(monday, WEEKLY_POST_TIME, zone):

@@ -23,6 +23,8 @@ MATERIALISE_JOB = "meetings:materialise"
 FAILED_STEP_RETRY = timedelta(seconds=1)
 # The least time ahead a wake-up is set for, so that it never fires while the run setting it is still going.
 WAKE_AHEAD = timedelta(milliseconds=10)
+# Discord's answer to starting a thread from a message that already has one.
+THREAD_ALREADY_CREATED = 160004
 BUTTON_STYLES = {
     "primary": discord.ButtonStyle.primary,
     "secondary": discord.ButtonStyle.secondary,
@@ -183,15 +185,7 @@ class Delivery:
         if kind == "panel_edit":
             return await self._edit_panel(item)
         if kind == "open_venue":
-            parent = await self._channel(int(payload["channel_id"]))
-            if not isinstance(parent, discord.TextChannel):
-                raise PermanentDeliveryError("meetings channel is not a text channel")
-            thread = await parent.create_thread(
-                name=payload["name"],
-                type=discord.ChannelType.public_thread,
-                auto_archive_duration=1440,
-            )
-            return thread.id
+            return await self._open_venue(item)
         if kind == "close_venue":
             occurrence = await self.bot.services.meetings.get(item.occurrence_id or 0)
             if occurrence is None or occurrence.venue_id is None:
@@ -211,6 +205,33 @@ class Delivery:
         if kind in ("event_create", "event_edit", "event_status"):
             return await self._event(item)
         raise PermanentDeliveryError(f"unknown outbox kind {kind}")
+
+    async def _open_venue(self, item: OutboxItem) -> int:
+        """Open the meeting's thread from an anchor message, so that however often it is retried there is one thread."""
+        # A thread created on its own takes no nonce: a retry after Discord created it (a kill, or a lost answer
+        # discord.py retries) would make a second. A message takes a nonce, and a message holds at most one thread.
+        payload = item.payload
+        parent = await self._channel(int(payload["channel_id"]))
+        if not isinstance(parent, discord.TextChannel):
+            raise PermanentDeliveryError("meetings channel is not a text channel")
+        anchor_id = item.checkpoint
+        if anchor_id is None:
+            content = payload.get("anchor") or f"**{payload['name']}** is starting now: join in the thread below."
+            anchor = await parent.send(content, nonce=item.nonce, allowed_mentions=discord.AllowedMentions.none())
+            anchor_id = anchor.id
+            # Recorded before the thread is asked for: a retry minutes later, past Discord's nonce window, must
+            # find this message rather than post another.
+            await self.bot.services.outbox.record_checkpoint(item.id, anchor_id)
+        try:
+            thread = await parent.get_partial_message(anchor_id).create_thread(
+                name=payload["name"], auto_archive_duration=1440
+            )
+        except discord.HTTPException as exc:
+            if exc.code != THREAD_ALREADY_CREATED:
+                raise
+            log.info("Meeting %s's thread already existed (an earlier try made it); using it.", item.occurrence_id)
+            return anchor_id  # a thread started from a message has the message's id
+        return thread.id
 
     async def _edit_panel(self, item: OutboxItem) -> int | None:
         occurrence = await self.bot.services.meetings.get(item.occurrence_id or 0)
@@ -285,6 +306,15 @@ class Delivery:
                     raise PermanentDeliveryError("meeting voice channel is gone")
                 entity = discord.EntityType.stage_instance if payload["entity_type"] == 1 else discord.EntityType.voice
                 kwargs.update(channel=channel, entity_type=entity)
+            if item.attempts > 1:
+                # An earlier try may have created the event and died before recording it; events take no nonce.
+                # Only retries pay for the look-up: first tries are most of them, and groups create events in bulk.
+                earlier = await self._created_event(guild, item, start)
+                if earlier is not None:
+                    log.info(
+                        "Meeting %s's event already existed (an earlier try made it); using it.", item.occurrence_id
+                    )
+                    return earlier
             event = await guild.create_scheduled_event(**kwargs)
             return event.id
         occurrence = await self.bot.services.meetings.get(item.occurrence_id or 0)
@@ -308,4 +338,22 @@ class Delivery:
         else:
             edit.update(channel=guild.get_channel(int(payload["channel_id"])))
         await event.edit(**edit)
+        return None
+
+    async def _created_event(self, guild: discord.Guild, item: OutboxItem, start: datetime) -> int | None:
+        """Return the id of an event the bot already made for this item, if an earlier try made one."""
+        payload = item.payload
+        me = self.bot.user.id if self.bot.user else None
+        taken = await self.bot.services.meetings.linked_event_ids(guild.id)
+        for event in await guild.fetch_scheduled_events(with_counts=False):
+            if event.creator_id != me or event.id in taken:
+                continue  # someone else's event, or another meeting's
+            if event.name != payload["name"] or event.start_time != start:
+                continue
+            if payload["entity_type"] == 3:
+                same_place = event.location == payload["location"]
+            else:
+                same_place = event.channel_id == int(payload["channel_id"])
+            if same_place:
+                return event.id
         return None

@@ -16,7 +16,8 @@ from tests.sandbox.server import Sandbox
 
 pytestmark = pytest.mark.e2e
 
-THREADS = "POST /channels/{channel_id}/threads"
+# A meeting thread is started from an anchor message in the meetings channel.
+THREADS = "POST /channels/{channel_id}/messages/{message_id}/threads"
 OPENING = "Welcome to this SMART Recovery meeting"
 
 

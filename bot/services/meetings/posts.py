@@ -94,6 +94,11 @@ async def claim(session: AsyncSession, row: MeetingOccurrence, *, values: dict[s
     return won
 
 
+def anchor_text(title: str, now: datetime) -> str:
+    """Return the meetings-channel message the meeting's thread starts from, pointing members to it."""
+    return f"**{title}** is starting now ({timestamp(now, 't')}): join in the thread below. Everyone is welcome."
+
+
 def post(session: AsyncSession, row: MeetingOccurrence, now: datetime, content: str) -> None:
     """Post text into the meeting's thread (through the outbox)."""
     enqueue(session, now, row.guild_id, "message", {"venue": True, "content": content}, occurrence_id=row.id)

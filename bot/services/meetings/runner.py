@@ -34,6 +34,7 @@ from bot.services.meetings.common import (
 from bot.services.meetings.posts import (
     PHASE_BUTTONS,
     alert_coordinators,
+    anchor_text,
     claim,
     panel_payload,
     post,
@@ -292,7 +293,11 @@ class MeetingRunner:
                 now,
                 row.guild_id,
                 "open_venue",
-                {"channel_id": venue_parent, "name": f"{row.title} · {local_day}"[:100]},
+                {
+                    "channel_id": venue_parent,
+                    "name": f"{row.title} · {local_day}"[:100],
+                    "anchor": anchor_text(row.title, now),
+                },
                 occurrence_id=row.id,
             )
             if row.started_late:
@@ -509,6 +514,16 @@ class MeetingRunner:
             await session.execute(
                 update(MeetingOccurrence).where(MeetingOccurrence.id == occurrence_id).values({column: result_id})
             )
+
+    async def linked_event_ids(self, guild_id: int) -> set[int]:
+        """Return the scheduled events already recorded as mirroring one of the guild's meetings."""
+        async with self._db.session() as session:
+            found = await session.scalars(
+                select(MeetingOccurrence.event_id).where(
+                    MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.event_id.is_not(None)
+                )
+            )
+            return {event_id for event_id in found.all() if event_id is not None}
 
     async def get(self, occurrence_id: int) -> OccurrenceView | None:
         """Return one occurrence."""

@@ -1,0 +1,23 @@
+"""How a retried outbox item learns that it was tried before, and how far that try got."""
+
+from datetime import UTC, datetime, timedelta
+
+from bot.services.outbox import OutboxService, enqueue
+
+GUILD = 1 << 22
+
+
+async def test_a_retried_item_knows_its_attempt_and_the_checkpoint_of_the_try_before(database, clock):
+    clock.set(datetime(2026, 12, 1, 19, 0, tzinfo=UTC))
+    async with database.session() as session:
+        enqueue(session, clock.now(), GUILD, "open_venue", {"channel_id": 5, "name": "SMART"})
+    outbox = OutboxService(database, clock)
+    [first] = await outbox.claim_batch()
+    assert (first.attempts, first.checkpoint) == (1, None)
+    await outbox.record_checkpoint(first.id, 777)
+    # The process dies here; once the claim's lease (and any back-off) is over, another claim resumes the item.
+    clock.set(clock.now() + timedelta(hours=1))
+    [second] = await outbox.claim_batch()
+    assert (second.id, second.attempts, second.checkpoint) == (first.id, 2, 777)
+    await outbox.mark_sent(second.id, 777)
+    assert await outbox.claim_batch() == []
