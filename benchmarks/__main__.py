@@ -3,7 +3,7 @@
     python -m benchmarks                          # all five, full size (about 10 minutes on 2 cores)
     python -m benchmarks fanout startup           # some of them
     python -m benchmarks --toy                    # all five, tiny: checks the machinery, the figures mean nothing
-    BENCH_FIXES=read-pool,gc-freeze python -m benchmarks  # with proposed fixes patched in (benchmarks/fixes.py)
+    BENCH_FIXES=read-pool python -m benchmarks  # with proposed fixes patched in (benchmarks/fixes.py)
 
 Each benchmark prints its figures, its ratio against its baseline and a `BENCH {...}` JSON line; a summary
 table and a `BENCH-MACHINE {...}` line close the run. A missed target is a finding, not a failure: the exit

@@ -1,6 +1,6 @@
 """Fixes proposed in docs/BENCHMARKS.md, applied as monkeypatches inside a benchmarked bot process only.
 
-They exist to measure "after" figures before the production code changes: `BENCH_FIXES=read-pool,gc-freeze make bench`
+They exist to measure "after" figures before the production code changes: `BENCH_FIXES=read-pool make bench`
 (any comma-separated subset of `FIXES`) patches the SmartBot child processes and the export's measuring process;
 nothing else is touched. Several replace a whole method with a copy of it as it was when measured: once a fix
 has landed in `bot/` or `cogs/`, delete its entry rather than let the copy drift.
@@ -54,31 +54,8 @@ def read_pool() -> None:
     engine.Database.__init__ = init  # type: ignore[method-assign]
 
 
-def freeze_heap_after_start() -> None:
-    """Move everything built at start-up out of the garbage collector's sight once the bot is ready.
-
-    SmartBot's heap after start-up (SQLAlchemy's mappers and compiled caches, the tools library, templates, discord.py's
-    caches) is several times a bare bot's, and every full collection walks it, pausing the event loop in the middle
-    of answering. Proposed fix in bot/client.py: `gc.collect(); gc.freeze()` at the end of `setup_hook` (objects
-    created later are collected as usual).
-    """
-    import gc
-
-    from bot.client import SmartBot
-
-    original = SmartBot.setup_hook
-
-    async def setup_hook(self: SmartBot) -> None:
-        await original(self)
-        gc.collect()
-        gc.freeze()
-
-    SmartBot.setup_hook = setup_hook  # type: ignore[method-assign]
-
-
 FIXES: dict[str, Callable[[], None]] = {
     "read-pool": read_pool,
-    "gc-freeze": freeze_heap_after_start,
 }
 
 

@@ -95,7 +95,7 @@ async def _run_bot(settings: Settings) -> None:
     ensure_key_file(settings.pseudonym_key_file)
     database = Database(settings.database_url)
     await upgrade(database)
-    bot = SmartBot(settings, database)
+    bot = SmartBot(settings, database, freeze_heap=True)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -72,6 +73,7 @@ class SmartBot(commands.AutoShardedBot):
         *,
         clock: Clock | None = None,
         scheduler: Scheduler | None = None,
+        freeze_heap: bool = False,
         **options: object,
     ) -> None:
         options.setdefault("intents", bot_intents())
@@ -83,6 +85,7 @@ class SmartBot(commands.AutoShardedBot):
                 options.setdefault("shard_ids", settings.shard_id_list())
         super().__init__(command_prefix=commands.when_mentioned, help_command=None, **options)  # type: ignore[arg-type]
         self.settings = settings
+        self._freeze_heap = freeze_heap
         self.database = database
         self.clock: Clock = clock or SystemClock()
         self.scheduler = scheduler or Scheduler()
@@ -97,6 +100,12 @@ class SmartBot(commands.AutoShardedBot):
         log.info("Loaded %d cog extension(s).", len(self.extensions))
         await self.sync_commands_if_changed()
         self.scheduler.start()
+        if self._freeze_heap:
+            # What start-up built (SQLAlchemy's mappers and statement caches, templates, the tools library) lives
+            # as long as the process: out of the collector's sight, a full collection no longer walks it and
+            # pauses answers by ~100 ms (benchmark 1). Only for the real process: tests start many bots in one.
+            gc.collect()
+            gc.freeze()
 
     async def sync_commands_if_changed(self) -> bool:
         """Sync app commands to the dev guild or globally, only when the tree differs from the last sync."""

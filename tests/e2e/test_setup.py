@@ -130,3 +130,33 @@ async def test_close_stops_the_scheduler_and_releases_the_database(sandbox: Sand
     await running.stop()
     assert not bot.scheduler.running
     assert disposed == [True]
+
+
+@pytest.mark.parametrize("freeze", [True, False], ids=["production", "tests"])
+async def test_the_heap_built_at_start_up_is_frozen_only_when_asked(
+    sandbox: Sandbox, group: Group, harness, monkeypatch: pytest.MonkeyPatch, freeze: bool
+) -> None:
+    import gc
+
+    from bot.client import SmartBot
+    from bot.db.engine import Database
+    from bot.db.migrate import upgrade
+    from tests.fixtures.scheduler import ManualScheduler
+
+    frozen: list[bool] = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    database = Database(harness.database_url)
+    await upgrade(database)
+    bot = SmartBot(
+        harness.settings,
+        database,
+        clock=harness.clock,
+        scheduler=ManualScheduler(),  # type: ignore[arg-type]
+        freeze_heap=freeze,
+        guild_ready_timeout=0.05,
+    )
+    running = await harness.start_client(bot)
+    try:
+        assert frozen == ([True] if freeze else [])
+    finally:
+        await running.stop()
