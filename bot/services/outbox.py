@@ -131,6 +131,34 @@ class OutboxService:
                 .values(state="pending", claimed_at=None, attempts=Outbox.attempts - 1)
             )
 
+    @property
+    def owns_its_claims(self) -> bool:
+        """Return whether no other live process can hold claims on this process's guilds."""
+        # SQLite is one process by design, and a process given SHARD_IDS runs its shards alone (docs/DEPLOY.md).
+        # Processes on PostgreSQL without SHARD_IDS may all look after every guild: a claim may be a live one's.
+        return self._db.is_sqlite or (self.scope is not None and self.scope.ids is not None)
+
+    async def reclaim_orphans(self) -> int:
+        """Put back the claims a dead predecessor left on this process's guilds; return how many (call at start-up)."""
+        if not self.owns_its_claims:
+            # Another process may be delivering these right now: leave them to their lease (CLAIM_LEASE).
+            log.info("Not taking back outbox claims at start-up: other processes may share these guilds.")
+            return 0
+        async with self._db.session() as session:
+            # Claimable at once, rather than after the lease: until then the item, and every later step of its lane,
+            # would wait. `attempts` stays as it is: the dead try may have reached Discord (a scheduled event, which
+            # takes no nonce, is looked for before it is made again only on a retry), and `result_id` keeps its
+            # checkpoint (how far that try got).
+            reclaimed = await session.execute(
+                update(Outbox)
+                .where(Outbox.state == "sending", in_scope(Outbox.guild_id, self.scope))
+                .values(state="pending", claimed_at=None)
+                .execution_options(synchronize_session=False)
+            )
+            count: int = reclaimed.rowcount  # type: ignore[attr-defined]
+        log.info("Took back %d outbox claim(s) that a previous run left unfinished.", count)
+        return count
+
     async def next_due(self) -> datetime | None:
         """Return the earliest instant a claim would find something: now, a failed step's retry, or a lease's end."""
         now = self._clock.now()

@@ -58,8 +58,15 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
         super().__init__()
 
     async def cog_load(self) -> None:
-        """Rebuild timers from the database, and extend the schedules in the background."""
+        """Take back a dead predecessor's claims, rebuild timers from the database, and extend the schedules."""
         self.bot.scheduler.schedule_every(MATERIALISE_JOB, MATERIALISE_EVERY_SECONDS, self._materialise)
+        try:
+            # Before the first delivery: a claim a killed predecessor left would hold its meeting's (or DM lane's)
+            # later steps back for the whole lease.
+            await self.bot.services.outbox.reclaim_orphans()
+        except Exception:
+            # Not worth staying offline for: the claims' lease frees them within minutes anyway.
+            log.exception("Taking back the outbox claims of a previous run failed.")
         # The database, not the scheduler, remembers what is pending: delivery can start at once.
         self.delivery.kick()
         # Extending every series is not needed before connecting (occurrences already exist weeks ahead and

