@@ -8,6 +8,7 @@ from typing import Any, TYPE_CHECKING
 import discord
 
 from cogs._errors import report_error
+from cogs._replies import defer_when_slow
 from cogs.meetings._checks import require_facilitator
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ class PanelButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Check the clicker is a facilitator, then apply the action."""
+        defer_when_slow(interaction)  # the action writes: a held lock must not make Discord fail the click
         bot: SmartBot = interaction.client  # type: ignore[assignment]
         try:
             if interaction.guild_id is None:

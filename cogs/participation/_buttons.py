@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot.services.participation_feedback import FEEDBACK_QUESTIONS
 from cogs._errors import report_error
+from cogs._replies import defer_when_slow
 
 if TYPE_CHECKING:
     from bot.client import SmartBot
@@ -41,6 +42,7 @@ class CheckInButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"a
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Count the member and say so, privately."""
+        defer_when_slow(interaction)  # counting writes: a held lock must not make Discord fail the click
         bot: SmartBot = interaction.client  # type: ignore[assignment]
         try:
             if interaction.guild_id is None:

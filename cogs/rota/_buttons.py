@@ -9,6 +9,7 @@ import discord
 
 from bot.services.rota_views import ROLE_WORDS
 from cogs._errors import report_error
+from cogs._replies import defer_when_slow
 
 if TYPE_CHECKING:
     from bot.client import SmartBot
@@ -33,6 +34,7 @@ class RotaButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ROTA_T
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Confirm, decline or take the duty; the service decides who may and who wins."""
+        defer_when_slow(interaction)  # the answer writes: a held lock must not make Discord fail the click
         bot: SmartBot = interaction.client  # type: ignore[assignment]
         rota = bot.services.rota
         try:

@@ -23,8 +23,9 @@ from bot.db.models import MeetingOccurrence, MeetingReminder, MeetingSchedule, O
 from bot.settings import sqlite_path_of
 from cogs import _replies
 from tests.e2e.test_meetings import START, schedule_tuesday
+from tests.e2e.test_rota import duty_holders, rota_group
 from tests.fixtures.bot import BotHarness, Group, configure
-from tests.sandbox.handles import DEFERRED_CHANNEL_MESSAGE
+from tests.sandbox.handles import DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE_MESSAGE
 from tests.sandbox.server import Sandbox
 
 pytestmark = pytest.mark.e2e
@@ -151,3 +152,50 @@ async def test_a_lock_outlasting_discords_answer_deadline_still_gets_the_member_
     [answer] = await handle.wait_followups()
     assert answer.ephemeral and answer.content.startswith("Scheduled"), answer.content  # as private as ever
     assert saved == 1
+
+
+async def test_a_panel_click_during_a_long_lock_is_answered_in_time_and_privately(
+    sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await harness.start()
+    await configure(sandbox, group)
+    await schedule_tuesday(sandbox, group)
+    await harness.advance_to(START)
+    thread = next(c for c in group.guild.channels.values() if c.is_thread and c.parent_id == group.meetings.id)
+    panel = next(m for m in sandbox.channel_messages(thread) if "Facilitator panel" in m.content)
+    harness.clock.set(START + timedelta(minutes=1))
+    sandbox.interaction_deadline = 0.3
+    monkeypatch.setattr(_replies, "AUTO_DEFER_AFTER", 0.1)
+    with write_lock(harness):
+        handle = await sandbox.actors.click(group.facilitator, panel, label="Next phase")
+        await asyncio.sleep(0.5)
+    await harness.idle()
+    assert not handle.failed, "Discord showed 'This interaction failed' for a panel click"
+    assert (await handle.response()).type == DEFERRED_UPDATE_MESSAGE  # silent: the panel itself is not touched
+    [answer] = await handle.wait_followups()
+    assert answer.ephemeral and answer.content == "Moved to the next phase.", answer.content
+
+
+async def test_a_rota_confirmation_during_a_long_lock_still_updates_the_dm(
+    sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = await rota_group(sandbox, group, harness)
+    lead, _co, _free = duty_holders(sandbox, group, people)
+    await harness.advance_to(START - timedelta(hours=72))
+    request = sandbox.dms(lead)[-1]
+    assert "Can you make it?" in request.content
+    sandbox.interaction_deadline = 0.3
+    monkeypatch.setattr(_replies, "AUTO_DEFER_AFTER", 0.1)
+    with write_lock(harness):
+        handle = await sandbox.actors.click(lead, request, label="Confirm")
+        await asyncio.sleep(0.5)
+    await harness.idle()
+    assert not handle.failed, "Discord showed 'This interaction failed' for a rota confirmation"
+    assert (await handle.response()).type == DEFERRED_UPDATE_MESSAGE
+    shown = next(m for m in sandbox.dms(lead) if m.id == request.id)
+    for _ in range(100):  # the edit follows the deferral once the lock is gone
+        if shown.content.startswith("Thank you"):
+            break
+        await asyncio.sleep(0.05)
+    assert shown.content.startswith("Thank you: you're confirmed"), shown.content
+    assert not shown.components  # the buttons are gone, as when answered at once
