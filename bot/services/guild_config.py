@@ -14,6 +14,8 @@ from bot.errors import InvalidInputError
 
 log = logging.getLogger(__name__)
 
+TABLE = GuildConfig.__tablename__
+
 
 def _to_settings(row: GuildConfig | None, guild_id: int) -> GuildSettings:
     if row is None:
@@ -25,29 +27,28 @@ class GuildConfigService:
     """Use cases around `/setup`.
 
     Settings are read by nearly every command, so each group's (frozen) `GuildSettings` is kept in memory once
-    read. Every write of `GuildConfig` goes through this service and replaces the cached copy; a guild's commands
-    and its `/setup` are served by the same process (the one owning its shard), so with several processes each
-    cache still only holds the guilds it alone changes.
+    read, until this process commits a write to `guild_config` (`Database.version`). A guild's commands and its
+    `/setup` are served by the same process (the one owning its shard), so with several processes each cache
+    still only holds the guilds it alone changes.
     """
 
     def __init__(self, database: Database, clock: Clock) -> None:
         self._db = database
         self._clock = clock
-        self._cache: dict[int, GuildSettings] = {}
-        # Bumped around every write, so that a read that started before a write finished cannot cache what it read.
-        self._generation: dict[int, int] = {}
+        # Guild id -> (version of the table when read, settings).
+        self._cache: dict[int, tuple[int, GuildSettings]] = {}
 
     async def get(self, guild_id: int) -> GuildSettings:
         """Return the guild's settings (all unset when it was never configured)."""
+        version = self._db.version(TABLE)
         cached = self._cache.get(guild_id)
-        if cached is not None:
-            return cached
-        generation = self._generation.get(guild_id, 0)
+        if cached is not None and cached[0] == version:
+            return cached[1]
         async with self._db.session() as session:
             row = await session.get(GuildConfig, guild_id)
             settings = _to_settings(row, guild_id)
-        if self._generation.get(guild_id, 0) == generation:
-            self._cache[guild_id] = settings
+        if self._db.version(TABLE) == version:  # no write committed while reading
+            self._cache[guild_id] = (version, settings)
         return settings
 
     async def update(self, guild_id: int, **changes: object) -> GuildSettings:
@@ -61,7 +62,6 @@ class GuildConfigService:
         if isinstance(cleaned.get("crisis_text"), str):
             cleaned["crisis_text"] = validate_crisis_text(str(cleaned["crisis_text"]))
         now = self._clock.now()
-        self._forget(guild_id)
         async with self._db.session() as session:
             row = await session.get(GuildConfig, guild_id, with_for_update=not self._db.is_sqlite)
             if row is None:
@@ -72,13 +72,12 @@ class GuildConfigService:
             row.updated_at = now
             await session.flush()
             result = _to_settings(row, guild_id)
-        self._remember(result)  # only once committed: a failed write leaves the cache empty, to be read afresh
+        self._remember(result)
         log.info("Guild %s changed settings: %s.", guild_id, ", ".join(sorted(cleaned)) or "none")
         return result
 
     async def reset_crisis_text(self, guild_id: int) -> GuildSettings:
         """Go back to the default crisis resources text."""
-        self._forget(guild_id)
         async with self._db.session() as session:
             row = await session.get(GuildConfig, guild_id)
             if row is not None:
@@ -94,10 +93,6 @@ class GuildConfigService:
             rows = (await session.scalars(select(GuildConfig).order_by(GuildConfig.guild_id))).all()
             return [_to_settings(row, row.guild_id) for row in rows]
 
-    def _forget(self, guild_id: int) -> None:
-        self._cache.pop(guild_id, None)
-        self._generation[guild_id] = self._generation.get(guild_id, 0) + 1
-
     def _remember(self, settings: GuildSettings) -> None:
-        self._generation[settings.guild_id] = self._generation.get(settings.guild_id, 0) + 1
-        self._cache[settings.guild_id] = settings
+        """Keep the settings a write just committed, so the next read needs no query."""
+        self._cache[settings.guild_id] = (self._db.version(TABLE), settings)
