@@ -25,12 +25,14 @@ from bot.domain.shards import ShardScope
 from bot.domain.tool_render import render_share_embed
 from bot.domain.tools import ToolLibrary
 from bot.errors import ConflictError, InvalidInputError, NotFoundError
+from bot.services.meetings import due
 from bot.services.meetings.common import (
     NO_FACILITATOR_ALERT,
     OVERRUN_LIMIT,
     OccurrenceView,
     timestamp,
 )
+from bot.services.meetings.due import longest_lead
 from bot.services.meetings.posts import (
     PHASE_BUTTONS,
     alert_coordinators,
@@ -50,8 +52,6 @@ log = logging.getLogger(__name__)
 
 PANEL_ACTIONS = ("next", "extend", "pause", "resume", "end")
 EARLY_START_WINDOW = timedelta(minutes=60)
-# Running meetings read at a time while looking for the next phase timer.
-PHASE_TIMER_BATCH = 64
 
 
 class MeetingRunner:
@@ -84,64 +84,8 @@ class MeetingRunner:
 
     async def next_due(self) -> datetime | None:
         """Return the earliest instant at which `tick` has something to do."""
-        mine = in_scope(MeetingOccurrence.guild_id, self.scope)
         async with self._db.session() as session:
-            unstaffed = await session.scalar(
-                select(func.min(MeetingOccurrence.starts_at)).where(
-                    MeetingOccurrence.state == "scheduled",
-                    MeetingOccurrence.facilitator_id.is_(None),
-                    MeetingOccurrence.no_facilitator_alerted.is_(False),
-                    mine,
-                )
-            )
-            # Every running meeting closes itself at the overrun limit, whatever its phase timers say.
-            ends = await session.scalar(
-                select(func.min(MeetingOccurrence.ends_at)).where(MeetingOccurrence.state == "running", mine)
-            )
-            candidates: list[datetime | None] = [
-                await session.scalar(
-                    select(func.min(MeetingReminder.due_at)).where(
-                        MeetingReminder.sent_at.is_(None), in_scope(MeetingReminder.guild_id, self.scope)
-                    )
-                ),
-                await session.scalar(
-                    select(func.min(MeetingOccurrence.starts_at)).where(MeetingOccurrence.state == "scheduled", mine)
-                ),
-                unstaffed - NO_FACILITATOR_ALERT if unstaffed else None,
-                ends + OVERRUN_LIMIT if ends else None,
-            ]
-            known = [when for when in candidates if when is not None]
-            return await self._next_phase_timer(session, min(known) if known else None)
-
-    async def _next_phase_timer(self, session: AsyncSession, best: datetime | None) -> datetime | None:
-        """Return the earlier of `best` and the first phase timer (nudge or automatic advance) of a running meeting."""
-        lead = self._longest_lead()
-        query = (
-            select(MeetingOccurrence, GuildConfig)
-            .outerjoin(GuildConfig, GuildConfig.guild_id == MeetingOccurrence.guild_id)
-            .where(
-                MeetingOccurrence.state == "running",
-                MeetingOccurrence.phase_deadline.is_not(None),
-                in_scope(MeetingOccurrence.guild_id, self.scope),
-            )
-            .order_by(MeetingOccurrence.phase_deadline, MeetingOccurrence.id)
-        )
-        if best is not None:
-            query = query.where(MeetingOccurrence.phase_deadline <= best + lead)
-        # Streamed in deadline order so that the walk can stop early without loading every running meeting.
-        result = await session.stream(query.execution_options(yield_per=PHASE_TIMER_BATCH))
-        try:
-            async for row, config in result:
-                if best is not None and row.phase_deadline is not None and row.phase_deadline - lead > best:
-                    break  # no timer of this meeting, or of any later one, comes before `best`
-                state = self._state_of(row, config)
-                auto_deadline = state.deadline if state.phase.auto_advance else None
-                for when in (state.nudge_at(), auto_deadline):
-                    if when is not None and (best is None or when < best):
-                        best = when
-        finally:
-            await result.close()
-        return best
+            return await due.next_due(session, self.scope, longest_lead(self.templates), self._state_of)
 
     async def _send_reminders(self, now: datetime) -> None:
         async with self._db.session() as session:
@@ -318,7 +262,7 @@ class MeetingRunner:
         # Only the meetings with a timer due: no phase timer comes before the deadline minus the longest nudge
         # lead, and the overrun limit counts from the planned end. The rest are not even read.
         due = or_(
-            MeetingOccurrence.phase_deadline <= now + self._longest_lead(),
+            MeetingOccurrence.phase_deadline <= now + longest_lead(self.templates),
             MeetingOccurrence.ends_at <= now - OVERRUN_LIMIT,
         )
         async with self._db.session() as session:
@@ -542,11 +486,6 @@ class MeetingRunner:
             return OccurrenceView.of(row) if row else None
 
     # --- internals -----------------------------------------------------------------------------
-
-    def _longest_lead(self) -> timedelta:
-        """Return the longest nudge lead of any phase: no phase timer is earlier than the deadline minus this."""
-        minutes = max((phase.nudge_minutes_before for t in self.templates.values() for phase in t.phases), default=0)
-        return timedelta(minutes=minutes)
 
     def _phases(self, row: MeetingOccurrence, config: GuildConfig | None) -> list[PhaseSpec]:
         template = self.templates.get(row.template_slug) or self.templates[DEFAULT_TEMPLATE]
