@@ -22,7 +22,7 @@ from bot.domain import rota as planner
 from bot.errors import ConflictError, InvalidInputError, NotFoundError
 from bot.services.meetings.common import timestamp
 from bot.services.outbox import enqueue
-from bot.services.participation_common import insert_ignore
+from bot.services.rota_rows import duty_of, ensure_settings, update_own_duty, zone_of
 from bot.services.rota_views import Duty, PlanSummary, ROLE_WORDS, rota_post
 
 log = logging.getLogger(__name__)
@@ -32,23 +32,6 @@ FACILITATOR_MILESTONES = (10, 25, 50)
 GROUP_MEETING_MILESTONES = (50,)
 WEEKLY_POST_WEEKS = 2
 WEEKLY_POST_TIME = time(9, 0)
-
-
-def _zone(config: GuildConfig | None) -> ZoneInfo:
-    return ZoneInfo(config.timezone) if config and config.timezone else ZoneInfo("UTC")
-
-
-async def ensure_settings(session: AsyncSession, is_sqlite: bool, guild_id: int) -> RotaSettings:
-    """Return the group's rota settings row, creating it with the defaults if there is none yet."""
-    settings = await session.get(RotaSettings, guild_id)
-    if settings is not None:
-        return settings
-    # Not session.add: two transactions making the row at once (two processes, or /rota generate while the weekly
-    # post runs) would both insert it and one would die on the primary key. ON CONFLICT waits for the other's
-    # commit and does nothing, and the read back then sees its row.
-    defaults = {"guild_id": guild_id, "confirm_hours_before": 72, "escalate_hours_before": 24, "max_consecutive": 2}
-    await session.execute(insert_ignore(is_sqlite, RotaSettings, defaults))
-    return (await session.scalars(select(RotaSettings).where(RotaSettings.guild_id == guild_id))).one()
 
 
 class RotaService:
@@ -107,7 +90,7 @@ class RotaService:
             raise InvalidInputError("Away periods can be at most a year; use `/rota leave` for longer.")
         async with self._db.session() as session:
             await self._member(session, guild_id, user_id)
-            zone = _zone(await session.get(GuildConfig, guild_id))
+            zone = zone_of(await session.get(GuildConfig, guild_id))
             starts = datetime.combine(first_day, time(0), zone).astimezone(UTC)
             ends = datetime.combine(last_day + timedelta(days=1), time(0), zone).astimezone(UTC)
             if ends <= self._clock.now():
@@ -144,7 +127,7 @@ class RotaService:
         async with self._db.session() as session:
             config = await session.get(GuildConfig, guild_id)
             settings = await session.get(RotaSettings, guild_id)
-            zone = _zone(config)
+            zone = zone_of(config)
             occurrences = (
                 await session.scalars(
                     select(MeetingOccurrence)
@@ -298,7 +281,7 @@ class RotaService:
         """Confirm one's own duty."""
         async with self._db.session() as session:
             values: dict[str, object] = {"status": "confirmed", "updated_at": self._clock.now()}
-            if not await _update_own_duty(session, guild_id, assignment_id, user_id, values):
+            if not await update_own_duty(session, guild_id, assignment_id, user_id, values):
                 raise ConflictError("That duty isn't yours to confirm any more.")
             return await self._duty(session, assignment_id)
 
@@ -313,7 +296,7 @@ class RotaService:
                 "escalated": False,
                 "updated_at": now,
             }
-            if not await _update_own_duty(session, guild_id, assignment_id, user_id, values):
+            if not await update_own_duty(session, guild_id, assignment_id, user_id, values):
                 raise ConflictError("That duty isn't yours any more.")
             row = await session.get(RotaAssignment, assignment_id)
             assert row is not None  # noqa: S101 - just updated
@@ -324,7 +307,7 @@ class RotaService:
     async def swap(self, guild_id: int, user_id: int, on: date) -> Duty:
         """Ask for cover for one's duty on a local date."""
         async with self._db.session() as session:
-            zone = _zone(await session.get(GuildConfig, guild_id))
+            zone = zone_of(await session.get(GuildConfig, guild_id))
             rows = (
                 await session.execute(
                     select(RotaAssignment, MeetingOccurrence)
@@ -540,7 +523,7 @@ class RotaService:
                 .order_by(MeetingOccurrence.starts_at, RotaAssignment.role.desc())
             )
         ).all()
-        return [_duty(a, o) for a, o in rows]
+        return [duty_of(a, o) for a, o in rows]
 
     async def _duty(self, session: AsyncSession, assignment_id: int) -> Duty:
         row = (
@@ -550,7 +533,7 @@ class RotaService:
                 .where(RotaAssignment.id == assignment_id)
             )
         ).one()
-        return _duty(row[0], row[1])
+        return duty_of(row[0], row[1])
 
     async def _duty_counts(self, session: AsyncSession, guild_id: int, *, before: datetime | None) -> dict[int, int]:
         query = (
@@ -590,25 +573,3 @@ class RotaService:
             key = (cast(int, user_id), starts_at.astimezone(zone).strftime("%Y-%m"))
             counts[key] = counts.get(key, 0) + 1
         return counts
-
-
-async def _update_own_duty(
-    session: AsyncSession, guild_id: int, assignment_id: int, user_id: int, values: dict[str, object]
-) -> bool:
-    """Change a duty only if it is still the caller's and not yet given up; return whether it was."""
-    result = await session.execute(
-        update(RotaAssignment)
-        .where(
-            RotaAssignment.id == assignment_id,
-            RotaAssignment.guild_id == guild_id,
-            RotaAssignment.user_id == user_id,
-            RotaAssignment.status.in_(("planned", "confirmed")),
-        )
-        .values(**values)
-    )
-    won: bool = result.rowcount == 1  # type: ignore[attr-defined]
-    return won
-
-
-def _duty(row: RotaAssignment, occurrence: MeetingOccurrence) -> Duty:
-    return Duty(row.id, occurrence.id, occurrence.title, occurrence.starts_at, row.role, row.user_id, row.status)

@@ -11,7 +11,8 @@ from bot.db.models import GuildConfig, MeetingOccurrence
 from bot.db.models_rota import RotaAssignment
 from bot.domain.ics import IcsEvent, build_calendar
 from bot.domain.recurrence import ScheduleRule
-from bot.services.rota import RotaService, _zone
+from bot.services.rota import RotaService
+from bot.services.rota_rows import zone_of
 from bot.services.rota_views import ROLE_WORDS
 
 
@@ -25,7 +26,7 @@ class RotaReports:
         """Return one facilitator's upcoming duties as an iCalendar file."""
         duties = await self._rota.mine(guild_id, user_id)
         async with self._rota._db.session() as session:
-            zone = _zone(await session.get(GuildConfig, guild_id))
+            zone = zone_of(await session.get(GuildConfig, guild_id))
             events = []
             for duty in duties:
                 occurrence = await session.get(MeetingOccurrence, duty.occurrence_id)
@@ -46,7 +47,7 @@ class RotaReports:
         """Return (user id, duties this month, duties this year) for held meetings, most first."""
         now = self._rota._clock.now()
         async with self._rota._db.session() as session:
-            zone = _zone(await session.get(GuildConfig, guild_id))
+            zone = zone_of(await session.get(GuildConfig, guild_id))
             local = now.astimezone(zone)
             month_start = datetime(local.year, local.month, 1, tzinfo=zone).astimezone(UTC)
             year_start = datetime(local.year, 1, 1, tzinfo=zone).astimezone(UTC)

@@ -26,9 +26,8 @@ from bot.services.rota import (
     RotaService,
     WEEKLY_POST_TIME,
     WEEKLY_POST_WEEKS,
-    _zone,
-    ensure_settings,
 )
+from bot.services.rota_rows import ensure_settings, zone_of
 from bot.services.rota_views import ROLE_WORDS, rota_post
 from bot.services.scope import in_scope
 
@@ -99,7 +98,7 @@ class RotaTimers:
                     due.append(escalate_at)
             # Only the groups `_weekly_posts` posts for: one it skips would otherwise be reported due at every look.
             for config in await self._weekly_post_groups(session):
-                due.append(_next_weekly_post(now, _zone(config), await session.get(RotaSettings, config.guild_id)))
+                due.append(_next_weekly_post(now, zone_of(config), await session.get(RotaSettings, config.guild_id)))
         return min(due) if due else None
 
     async def _weekly_post_groups(self, session: AsyncSession) -> list[GuildConfig]:
@@ -118,7 +117,7 @@ class RotaTimers:
         async with self._db.session() as session:
             for config in await self._weekly_post_groups(session):
                 guild_id = config.guild_id
-                zone = _zone(config)
+                zone = zone_of(config)
                 monday = _monday(now.astimezone(zone).date())
                 if now < datetime.combine(monday, WEEKLY_POST_TIME, zone):
                     continue

@@ -28,7 +28,8 @@ from bot.domain.meeting_format import load_templates
 from bot.domain.tools import default_content_dir, load_library
 from bot.services.meetings.runner import MeetingRunner
 from bot.services.outbox import OutboxItem, OutboxService
-from bot.services.rota import RotaService, ensure_settings
+from bot.services.rota import RotaService
+from bot.services.rota_rows import ensure_settings
 from bot.services.rota_timers import RotaTimers
 from tests.fixtures.db import FakeClock, POSTGRES_URL, reset_postgres
 
