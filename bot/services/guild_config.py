@@ -9,12 +9,11 @@ from sqlalchemy import select
 from bot.clock import Clock
 from bot.db.engine import Database
 from bot.db.models import GuildConfig
+from bot.db.table_cache import TableCache
 from bot.domain.guild import CONFIG_FIELDS, GuildSettings, validate_crisis_text, validate_zone
 from bot.errors import InvalidInputError
 
 log = logging.getLogger(__name__)
-
-TABLE = GuildConfig.__tablename__
 
 
 def _to_settings(row: GuildConfig | None, guild_id: int) -> GuildSettings:
@@ -35,21 +34,16 @@ class GuildConfigService:
     def __init__(self, database: Database, clock: Clock) -> None:
         self._db = database
         self._clock = clock
-        # Guild id -> (version of the table when read, settings).
-        self._cache: dict[int, tuple[int, GuildSettings]] = {}
+        self._cache: TableCache[int, GuildSettings] = TableCache(database, GuildConfig.__tablename__)
 
     async def get(self, guild_id: int) -> GuildSettings:
         """Return the guild's settings (all unset when it was never configured)."""
-        version = self._db.version(TABLE)
-        cached = self._cache.get(guild_id)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        async with self._db.session() as session:
-            row = await session.get(GuildConfig, guild_id)
-            settings = _to_settings(row, guild_id)
-        if self._db.version(TABLE) == version:  # no write committed while reading
-            self._cache[guild_id] = (version, settings)
-        return settings
+
+        async def read() -> GuildSettings:
+            async with self._db.session() as session:
+                return _to_settings(await session.get(GuildConfig, guild_id), guild_id)
+
+        return await self._cache.get(guild_id, read)
 
     async def update(self, guild_id: int, **changes: object) -> GuildSettings:
         """Validate and store the given settings, leaving the others as they were."""
@@ -72,7 +66,7 @@ class GuildConfigService:
             row.updated_at = now
             await session.flush()
             result = _to_settings(row, guild_id)
-        self._remember(result)
+        self._cache.put(guild_id, result)
         log.info("Guild %s changed settings: %s.", guild_id, ", ".join(sorted(cleaned)) or "none")
         return result
 
@@ -84,7 +78,7 @@ class GuildConfigService:
                 row.crisis_text = None
                 row.updated_at = self._clock.now()
             result = _to_settings(row, guild_id)
-        self._remember(result)
+        self._cache.put(guild_id, result)
         return result
 
     async def configured_guilds(self) -> list[GuildSettings]:
@@ -92,7 +86,3 @@ class GuildConfigService:
         async with self._db.session() as session:
             rows = (await session.scalars(select(GuildConfig).order_by(GuildConfig.guild_id))).all()
             return [_to_settings(row, row.guild_id) for row in rows]
-
-    def _remember(self, settings: GuildSettings) -> None:
-        """Keep the settings a write just committed, so the next read needs no query."""
-        self._cache[settings.guild_id] = (self._db.version(TABLE), settings)

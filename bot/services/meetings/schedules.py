@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.db.engine import Database
 from bot.db.models import GuildConfig, MeetingOccurrence, MeetingReminder, MeetingSchedule
+from bot.db.table_cache import TableCache
 from bot.domain.meeting_format import DEFAULT_TEMPLATE, MeetingTemplate
 from bot.domain.recurrence import ScheduleRule, expand, first_weekly_start, localize, parse_zone, weekly_rule
 from bot.domain.shards import ShardScope
@@ -70,7 +71,9 @@ class ScheduleService:
         self.scope = scope
         # `/meeting list` is the commonest command: (guild, limit) -> (table version, views), kept until this
         # process next commits a write to meeting_occurrence or a listed meeting ends.
-        self._upcoming_cache: dict[tuple[int, int], tuple[int, list[OccurrenceView]]] = {}
+        self._upcoming_cache: TableCache[tuple[int, int], list[OccurrenceView]] = TableCache(
+            database, MeetingOccurrence.__tablename__
+        )
 
     def _validate(self, request: ScheduleRequest, default_zone: str | None) -> tuple[ScheduleRule, str]:
         title = request.title.strip()
@@ -245,15 +248,15 @@ class ScheduleService:
     async def upcoming(self, guild_id: int, limit: int = 10) -> list[OccurrenceView]:
         """Return the next scheduled or running meetings."""
         now = self._clock.now()
-        version = self._db.version(MeetingOccurrence.__tablename__)
-        cached = self._upcoming_cache.get((guild_id, limit))
+
+        async def read() -> list[OccurrenceView]:
+            async with self._db.session() as session:
+                return await self._upcoming(session, guild_id, now, limit=limit)
+
         # Time only ever removes meetings from the list (one ends); anything else is a write, which moves the version.
-        if cached is not None and cached[0] == version and all(view.ends_at > now for view in cached[1]):
-            return list(cached[1])
-        async with self._db.session() as session:
-            views = await self._upcoming(session, guild_id, now, limit=limit)
-        if self._db.version(MeetingOccurrence.__tablename__) == version:  # no write committed while reading
-            self._upcoming_cache[(guild_id, limit)] = (version, views)
+        views = await self._upcoming_cache.get(
+            (guild_id, limit), read, still_valid=lambda cached: all(view.ends_at > now for view in cached)
+        )
         return list(views)
 
     async def _upcoming(
