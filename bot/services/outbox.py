@@ -206,10 +206,8 @@ class OutboxService:
             # On a pending item that failed, claimed_at is when it may be claimed again (see `_claimable`).
             row.claimed_at = None if gave_up else now + retry_delay(row.attempts)
             attempts = row.attempts
-        if gave_up:
-            log.warning("Outbox item %s failed (attempt %s), giving up: %s.", item_id, attempts, error)
-        else:
-            log.warning("Outbox item %s failed (attempt %s), will retry: %s.", item_id, attempts, error)
+        outcome = "giving up" if gave_up else "will retry"
+        log.warning("Outbox item %s failed (attempt %s), %s: %s.", item_id, attempts, outcome, error)
 
     async def pending_count(self) -> int:
         """Return how many items wait for delivery."""

@@ -70,7 +70,8 @@ class LaneFlush:
         return self.delivered
 
     async def _claim_all(self) -> None:
-        # Claiming stops at the first failure: the failed item is pending again and would be claimed straight back.
+        # Claiming stops at the first failure: a blocked lane releases what it is given untried, so claiming on could
+        # take the same items back again and again (other lanes' items wait for the next wake-up, a few seconds).
         while not self._blocked:
             items = await self._outbox.claim_batch()
             if not items:
