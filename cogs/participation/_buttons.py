@@ -147,6 +147,7 @@ class FeedbackForms(commands.Cog):
         match = FEEDBACK_FORM.fullmatch(str(interaction.data.get("custom_id", "")))
         if match is None or interaction.guild_id is None:
             return
+        defer_when_slow(interaction)  # counting writes, as any other form's submit: answered in time all the same
         try:
             answers = submitted_answers(interaction.data.get("components", []))  # type: ignore[arg-type]
             await self.bot.services.participation.feedback.submit(

@@ -24,6 +24,7 @@ from bot.settings import sqlite_path_of
 from cogs import _replies
 from tests.e2e.test_meetings import START, schedule_tuesday
 from tests.e2e.test_rota import duty_holders, rota_group
+from tests.faults.test_open_forms import FEEDBACK, with_button
 from tests.fixtures.bot import BotHarness, Group, configure
 from tests.sandbox.handles import DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE_MESSAGE
 from tests.sandbox.server import Sandbox
@@ -199,3 +200,29 @@ async def test_a_rota_confirmation_during_a_long_lock_still_updates_the_dm(
         await asyncio.sleep(0.05)
     assert shown.content.startswith("Thank you: you're confirmed"), shown.content
     assert not shown.components  # the buttons are gone, as when answered at once
+
+
+async def test_a_feedback_form_submitted_during_a_long_lock_is_answered_in_time_and_privately(
+    sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await harness.start()
+    await configure(sandbox, group)
+    await schedule_tuesday(sandbox, group)
+    await harness.advance_to(START)
+    for minute in range(5, 35, 5):  # on to the closing, where the feedback button is
+        harness.clock.set(START + timedelta(minutes=minute))
+        panel = with_button(sandbox, group, "Next phase")
+        await (await sandbox.actors.click(group.facilitator, panel, label="Next phase")).response()
+        await harness.idle()
+    opened = await sandbox.actors.click(group.member, with_button(sandbox, group, FEEDBACK), label=FEEDBACK)
+    await opened.response()
+    sandbox.interaction_deadline = 0.3
+    monkeypatch.setattr(_replies, "AUTO_DEFER_AFTER", 0.1)
+    with write_lock(harness):
+        sent = await sandbox.actors.submit_modal(opened, {"How helpful was today's meeting?": "5"})
+        await asyncio.sleep(0.5)
+    await harness.idle()
+    assert not sent.failed, "Discord showed 'This interaction failed' for a feedback form"
+    assert (await sent.response()).type == DEFERRED_UPDATE_MESSAGE  # a form opened from a button defers silently
+    [answer] = await sent.wait_followups()
+    assert answer.ephemeral and "anonymous totals" in answer.content, answer.content
