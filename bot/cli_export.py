@@ -17,6 +17,7 @@ from typing import Annotated, Any, TYPE_CHECKING, TextIO, TypeVar
 import typer
 
 from bot.domain.disclosure import DisclosurePolicy, NOT_FOR_PUBLICATION
+from bot.domain.text import plural
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -104,7 +105,7 @@ def participation(
                 rows = asyncio.run(_export(url, request, fmt, handle))
     where = "standard output" if out is None else str(out)
     stamp = f" ({NOT_FOR_PUBLICATION})" if exact else ""
-    typer.echo(f"Wrote {rows} row(s) to {where}{stamp}.", err=True)
+    typer.echo(f"Wrote {plural(rows, 'row')} to {where}{stamp}.", err=True)
 
 
 @report_app.callback(invoke_without_command=True)

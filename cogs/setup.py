@@ -1,4 +1,4 @@
-"""`/setup`: a coordinator configures the group (time zone, channels, roles, crisis resources)."""
+"""`/setup`: a coordinator configures the group (time zone, channels, roles, crisis resources, pass the hat)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,16 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import SmartBot
-from bot.domain.guild import CRISIS_TEXT_MAX, FIELD_LABELS, GuildSettings, search_zones
+from bot.domain.guild import CRISIS_TEXT_MAX, FIELD_LABELS, GuildSettings, PASS_THE_HAT_TEXT_MAX, search_zones
+from bot.domain.meeting_format import DEFAULT_HAT_TEXT
+from bot.domain.text import plural, split_text
 from cogs._errors import BotModal
 from cogs._replies import guild_id, reply
 
 log = logging.getLogger(__name__)
 
 NOT_SET = "*not set*"
+FIELD_VALUE_LIMIT = 1024
 
 
 def _channel(value: int | None) -> str:
@@ -24,6 +27,24 @@ def _channel(value: int | None) -> str:
 
 def _role(value: int | None) -> str:
     return f"<@&{value}>" if value else NOT_SET
+
+
+def with_crisis_note(text: str, settings: GuildSettings) -> str:
+    """Add the request for local crisis resources to `text` while a group outside the UK shows the UK default."""
+    if not settings.crisis_text_needs_local_resources:
+        return text
+    note = (
+        f"**Crisis resources:** your time zone is {settings.timezone}, but the default crisis resources are for "
+        "the UK (999, NHS 111, UK helplines). Please set the numbers members near you can call with "
+        "`/setup crisis-text`."
+    )
+    return f"{text}\n\n{note}".strip()
+
+
+def _hat(settings: GuildSettings) -> str:
+    if not settings.pass_the_hat_enabled:
+        return "Off (switch it on with `/setup pass-the-hat`)"
+    return f"On: {settings.pass_the_hat_text or DEFAULT_HAT_TEXT}"
 
 
 def settings_embed(settings: GuildSettings) -> discord.Embed:
@@ -37,11 +58,35 @@ def settings_embed(settings: GuildSettings) -> discord.Embed:
     embed.add_field(name="Coordinator role", value=_role(settings.coordinator_role_id), inline=True)
     embed.add_field(name="Reminder role (opt-in)", value=_role(settings.reminder_role_id), inline=True)
     default_note = "" if settings.crisis_text else " (default)"
-    embed.add_field(name=f"Crisis resources{default_note}", value=settings.crisis_resources, inline=False)
+    # A custom text may be longer than one field holds (1024 characters): it continues in the next field.
+    for number, piece in enumerate(split_text(settings.crisis_resources, FIELD_VALUE_LIMIT)):
+        name = f"Crisis resources{default_note}" if number == 0 else "Crisis resources (continued)"
+        embed.add_field(name=name, value=piece, inline=False)
+    embed.add_field(name="Pass the hat", value=_hat(settings), inline=False)
     missing = settings.missing(*FIELD_LABELS)
     if missing:
         embed.set_footer(text=f"Still to set with /setup configure: {', '.join(missing)}.")
     return embed
+
+
+async def make_pingable(roles: list[discord.Role]) -> str:
+    """Make the staff roles mentionable, so an alert's ping reaches them; return a warning for any it could not."""
+    stuck = []
+    for role in roles:
+        if role.mentionable:
+            continue
+        try:
+            # Discord only pings a role that is mentionable: an alert to facilitators must ping them.
+            await role.edit(mentionable=True, reason="So /alert-facilitator can ping this role")
+        except discord.HTTPException:
+            log.info("Could not make role %s mentionable.", role.id)
+            stuck.append(role.mention)
+    if not stuck:
+        return ""
+    return (
+        f"⚠️ I could not make {', '.join(stuck)} mentionable, so alerts cannot ping it. In Server Settings → Roles, "
+        'turn on "Allow anyone to @mention this role", or move my role above it.'
+    )
 
 
 class CrisisTextModal(BotModal, title="Crisis resources"):
@@ -119,7 +164,9 @@ class Setup(commands.GroupCog, group_name="setup", group_description="Configure 
             )
             return
         settings = await self.bot.services.guild_config.update(guild_id(interaction), **changes)
-        await reply(interaction, "Saved.", embed=settings_embed(settings))
+        unpingable = await make_pingable([role for role in (facilitator_role, coordinator_role) if role is not None])
+        saved = "Saved." if not unpingable else f"Saved.\n{unpingable}"
+        await reply(interaction, with_crisis_note(saved, settings), embed=settings_embed(settings))
 
     @configure.autocomplete("timezone")
     async def _timezone_autocomplete(
@@ -140,7 +187,7 @@ class Setup(commands.GroupCog, group_name="setup", group_description="Configure 
             if missing
             else ""
         )
-        await reply(interaction, text, embed=settings_embed(settings))
+        await reply(interaction, with_crisis_note(text, settings), embed=settings_embed(settings))
 
     # Answered with a form, which Discord accepts only as the initial response: never deferred.
     @app_commands.command(
@@ -162,6 +209,41 @@ class Setup(commands.GroupCog, group_name="setup", group_description="Configure 
         """Forget the custom crisis text."""
         settings = await self.bot.services.guild_config.reset_crisis_text(guild_id(interaction))
         await reply(interaction, "Crisis resources reset to the default.", embed=settings_embed(settings))
+
+    @app_commands.command(name="pass-the-hat", description="Switch the pass-the-hat phase on or off, and set its text")
+    @app_commands.describe(
+        enabled="Whether meetings have a pass-the-hat (donations) phase; off by default",
+        text="What members read in that phase, e.g. how to give; leave out to keep the current text",
+    )
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def pass_the_hat(
+        self,
+        interaction: discord.Interaction,
+        enabled: bool,
+        text: app_commands.Range[str, 1, PASS_THE_HAT_TEXT_MAX] | None = None,
+    ) -> None:
+        """Switch the phase and store its text."""
+        settings = await self.bot.services.guild_config.set_pass_the_hat(guild_id(interaction), enabled, text)
+        done = "Pass the hat is on for the next meetings." if enabled else "Pass the hat is off: meetings skip it."
+        await reply(interaction, done, embed=settings_embed(settings))
+
+    @app_commands.command(
+        name="alerts", description="How long an alert waits for a facilitator before coordinators hear"
+    )
+    @app_commands.describe(escalate_after_minutes="Minutes before an alert nobody took goes to the coordinators (1-60)")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def alerts(self, interaction: discord.Interaction, escalate_after_minutes: int) -> None:
+        """Set the wait before an untaken `/alert-facilitator` is sent to the coordinators too."""
+        await self.bot.services.alerts.set_escalation_minutes(guild_id(interaction), escalate_after_minutes)
+        await reply(
+            interaction,
+            f"Saved: an alert no facilitator has taken after {plural(escalate_after_minutes, 'minute')} goes to "
+            "the coordinators.",
+        )
 
 
 async def setup(bot: SmartBot) -> None:

@@ -118,11 +118,23 @@ async def scenario(sandbox: Sandbox, workdir: Path) -> None:
     say("19:00: the meeting opens, run by the facilitator who covered")
     await harness.advance_to(START)
     thread = meeting_thread(group)
+    say("The opening statement members read, with the group's guidelines")
+    print(sandbox.channel_messages(thread)[0].content, flush=True)
     await sandbox.actors.voice_join(group.member, group.voice)
     await sandbox.actors.post(group.member, thread, "(a member checks in)")
     welcome = next(m for m in sandbox.channel_messages(thread) if m.content.startswith("**Welcome**"))
     await (await sandbox.actors.click(group.newcomer, welcome, label="I'm here")).response()
     await command(sandbox, group, cover_taker, "tool share", {"name": "cost benefit"})
+    await harness.idle()
+
+    say("Max privately asks for help: the facilitator running the meeting is DMed and mentioned, and takes it")
+    handle = await sandbox.actors.invoke(
+        group.guild, group.member, "alert-facilitator", {"text": "I'm struggling with an urge right now"}
+    )
+    await handle.response()
+    await handle.wait_followups(1)
+    alert_post = next(m for m in reversed(sandbox.channel_messages(group.facilitators)) if m.content.startswith("🚨"))
+    await (await sandbox.actors.click(cover_taker, alert_post, label="I'm on it")).response()
     await harness.idle()
 
     say("The facilitator moves through the phases")
@@ -148,6 +160,12 @@ async def scenario(sandbox: Sandbox, workdir: Path) -> None:
     await (await sandbox.actors.click(cover_taker, panel(sandbox, thread), label="End meeting")).response()
     await harness.idle()
     await sandbox.actors.voice_leave(group.member)
+
+    say("Later, an alert nobody takes: after 5 minutes the coordinators are called too")
+    handle = await sandbox.actors.invoke(group.guild, group.newcomer, "alert-facilitator", {})
+    await handle.response()
+    await handle.wait_followups(1)
+    await harness.advance_to(harness.clock.now() + timedelta(minutes=5))
 
     say("The central office: the anonymised export and the report for this meeting")
     assert harness.bot is not None

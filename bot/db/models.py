@@ -70,12 +70,14 @@ class GuildConfig(Base):
     coordinator_role_id: Mapped[int | None] = mapped_column(BigInteger)
     reminder_role_id: Mapped[int | None] = mapped_column(BigInteger)
     crisis_text: Mapped[str | None] = mapped_column(Text)
-    pass_the_hat_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    pass_the_hat_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     pass_the_hat_text: Mapped[str | None] = mapped_column(Text)
     # Minutes before a meeting that the reminder role is pinged, largest first ("1440,15").
     reminder_offsets: Mapped[str] = mapped_column(String(100), default="1440,15", server_default="1440,15")
     late_start_grace_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
     events_ahead: Mapped[int] = mapped_column(Integer, default=4, server_default="4")
+    # Minutes an alert waits for a facilitator to take it before the coordinators are alerted too.
+    alert_escalation_minutes: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -191,6 +193,32 @@ class Outbox(Base):
     result_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class FacilitatorAlert(Base):
+    """That a member asked for a facilitator's attention, and who took it; never what they wrote.
+
+    The member's id is kept only until they have been told someone has it (or a day at most); the taker's id
+    (staff data) only for a day, to show who took it. What remains is a count of alerts and how soon they were taken.
+    """
+
+    __tablename__ = "facilitator_alert"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    occurrence_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_occurrence.id", ondelete="SET NULL"))
+    # open -> taken (first "I'm on it" click wins, a conditional UPDATE)
+    state: Mapped[str] = mapped_column(String(10), index=True)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    escalate_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    member_id: Mapped[int | None] = mapped_column(BigInteger)
+    source_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    taken_by: Mapped[int | None] = mapped_column(BigInteger)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    facilitators_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    coordinators_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 # Models kept in their own modules register on Base when imported here, at the end, after Base exists.

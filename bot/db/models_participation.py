@@ -1,7 +1,7 @@
 """Participation tables: per-meeting numbers, attendance marks by pseudonym, and the running tally.
 
-No column here ever holds a Discord id (other than the guild's), a name or message text. See docs/PRIVACY.md and
-docs/DATA_DICTIONARY.md.
+No column here ever holds a Discord id (other than the guild's), a member's name or message text. See
+docs/PRIVACY.md and docs/DATA_DICTIONARY.md.
 """
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ class ParticipationSettings(Base):
     period_months: Mapped[int] = mapped_column(Integer, default=12, server_default="12")
     period_anchor_month: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     retention_months: Mapped[int] = mapped_column(Integer, default=13, server_default="13")
+    # How reports name the group: the coordinators' label if they set one, else the server's name as the bot last saw
+    # it (in GUILD_CREATE, which needs no privileged intent). Group-level facts only, never a member's.
+    group_label: Mapped[str | None] = mapped_column(String(100))
+    guild_name: Mapped[str | None] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -144,11 +148,15 @@ class ParticipationMark(Base):
 
 
 class ParticipationOptOut(Base):
-    """A member who asked not to be linked: only a keyed fingerprint that does not rotate with the periods."""
+    """A member who opted out, by a keyed fingerprint that does not rotate with the periods, and how far.
+
+    `mode` is "unlinked" (counted in the headcount, never linked) or "uncounted" (not counted at all).
+    """
 
     __tablename__ = "participation_optout"
 
     member_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(10), default="unlinked", server_default="unlinked")
 
 
 class FeedbackGiven(Base):

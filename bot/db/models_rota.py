@@ -60,6 +60,8 @@ class RotaAssignment(Base):
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     released_by: Mapped[int | None] = mapped_column(BigInteger)
     confirm_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The one gentle reminder a facilitator gets before an unconfirmed duty goes to the coordinators.
+    reminder_sent: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     cover_message_id: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -9,15 +9,24 @@ from dataclasses import dataclass, fields
 from bot.errors import InvalidInputError, NotConfiguredError
 
 CRISIS_TEXT_MAX = 1500
+PASS_THE_HAT_TEXT_MAX = 1000
 AUTOCOMPLETE_LIMIT = 25
+# UK numbers, with the addiction helplines a member of a SMART group most often needs.
 DEFAULT_CRISIS_TEXT = (
     "If you are in crisis or feel unsafe, please reach out now:\n"
     "- Emergency services: 999 (UK) or your local emergency number\n"
-    "- Samaritans: call 116 123 (free, 24/7) or email jo@samaritans.org\n"
     "- NHS 111: for urgent medical help that is not an emergency\n"
+    "- Samaritans: call 116 123 (free, 24/7) or email jo@samaritans.org\n"
     "- Shout: text SHOUT to 85258 (free, 24/7 text support)\n"
+    "- Frank (drugs): call 0300 123 6600 (confidential, 24/7)\n"
+    "- Drinkline (alcohol): call 0300 123 1110\n"
+    "- National Gambling Helpline: call 0808 8020 133 (free, 24/7)\n"
     "This group is peer support, not a crisis service."
 )
+# Zones whose people the default (UK) crisis text serves. Jersey, Guernsey and the Isle of Man are left out on
+# purpose: they are not in the UK and run their own health services (no NHS 111), so their coordinators are asked
+# to check the text like any group outside the UK.
+UK_ZONES = frozenset({"Europe/London", "Europe/Belfast", "GB", "GB-Eire"})
 
 # What each configurable item is called when we tell a coordinator it is missing.
 FIELD_LABELS: dict[str, str] = {
@@ -44,11 +53,19 @@ class GuildSettings:
     coordinator_role_id: int | None = None
     reminder_role_id: int | None = None
     crisis_text: str | None = None
+    # Off unless the group chooses it: many groups (most in the UK) don't collect money online.
+    pass_the_hat_enabled: bool = False
+    pass_the_hat_text: str | None = None
 
     @property
     def crisis_resources(self) -> str:
         """Return the guild's crisis text, or the default when none was written."""
         return self.crisis_text or DEFAULT_CRISIS_TEXT
+
+    @property
+    def crisis_text_needs_local_resources(self) -> bool:
+        """Return whether the group is outside the UK but still shows the default (UK) crisis text."""
+        return self.crisis_text is None and self.timezone is not None and self.timezone not in UK_ZONES
 
     def missing(self, *names: str) -> list[str]:
         """Return the labels of the named settings that are still unset."""
@@ -95,6 +112,18 @@ def search_zones(query: str, limit: int = AUTOCOMPLETE_LIMIT) -> list[str]:
     starts += [z for z in zone_names() if z.lower().startswith(needle) and z not in starts]
     contains = [z for z in zone_names() if needle in z.lower() and z not in starts]
     return (starts + contains)[:limit]
+
+
+def validate_pass_the_hat_text(text: str) -> str:
+    """Return the pass-the-hat text trimmed, or raise when it is empty or too long."""
+    cleaned = text.strip()
+    if not cleaned:
+        raise InvalidInputError("The pass-the-hat text can't be empty: leave `text` out to keep the current one.")
+    if len(cleaned) > PASS_THE_HAT_TEXT_MAX:
+        raise InvalidInputError(
+            f"The pass-the-hat text is {len(cleaned)} characters; it can be at most {PASS_THE_HAT_TEXT_MAX}."
+        )
+    return cleaned
 
 
 def validate_crisis_text(text: str) -> str:

@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from bot.domain.text import MESSAGE_LIMIT
 
 DEFAULT_TEMPLATE = "standard-90"
+# The opening statement is read on phones: what comes before the group's crisis text stays this short.
+OPENING_MAX_BEFORE_CRISIS = 900
+CRISIS_HEADING = "**If you need help now**"
 DEFAULT_HAT_TEXT = (
     "Pass the hat: SMART Recovery groups are run by volunteers and supported by donations. If you are able "
     "to give, the facilitator will share how. There is never any pressure to give."
@@ -72,20 +75,23 @@ def load_templates(directory: Path | None = None) -> dict[str, MeetingTemplate]:
 
 def opening_statement(crisis_resources: str) -> str:
     """Return the opening statement read at the start of every meeting, in our own words."""
+    # SMART meetings are discussions, so the guidelines invite responses; the 12-step "no cross-talk" rule is absent.
     text = (
         "**Welcome to this SMART Recovery meeting.**\n"
-        "SMART Recovery is a self-management approach to recovery from addictive behaviours. It is built "
-        "around a four-point programme: building and keeping motivation; coping with urges; managing "
-        "thoughts, feelings and behaviours; and living a balanced life. We use practical tools drawn from "
-        "cognitive-behavioural approaches, and you choose what is useful to you.\n\n"
-        "This is peer support, not therapy or medical advice. Taking part is optional: you can listen "
-        'without speaking, and you can say "pass" at any time.\n\n'
+        "SMART Recovery is a self-management approach to changing addictive behaviours, with four points: "
+        "building and keeping motivation; coping with urges; managing thoughts, feelings and behaviours; and "
+        "living a balanced life. You choose the practical tools that help you.\n\n"
+        "This is peer support, not therapy or medical advice. Taking part is optional: you can just listen, "
+        'or say "pass" at any time.\n\n'
         "**Meeting guidelines**\n"
+        "This is a discussion: you are welcome to respond to each other and ask questions.\n"
+        "- Respect everyone, whatever their goal or path.\n"
         "- Confidentiality: what is shared here stays here. Do not reveal who attended.\n"
-        "- No labels: we talk about behaviours, not about what people are.\n"
-        "- One voice at a time: let each person finish.\n"
-        "- Stay on topic and keep it supportive; no cross-talk or advice-giving unless asked.\n\n"
-        f"**If you need help now**\n{crisis_resources}"
+        "- One person at a time.\n"
+        "- No labels: talk about behaviours, not what people are.\n"
+        "- Focus on the present and the future rather than war stories.\n"
+        "- Share what has worked for you rather than telling people what to do.\n\n"
+        f"{CRISIS_HEADING}\n{crisis_resources}"
     )
     if len(text) > MESSAGE_LIMIT:
         # The crisis text is capped at setup; this only guards a future change to the wording above.

@@ -65,7 +65,12 @@ class RunState:
         """Return when the facilitator should be told time is nearly up, if still to come."""
         if self.deadline is None or self.nudged or self.phase.nudge_minutes_before == 0:
             return None
-        return self.deadline - timedelta(minutes=self.phase.nudge_minutes_before)
+        when = self.deadline - timedelta(minutes=self.phase.nudge_minutes_before)
+        # A phase no longer than the warning would be "nearly up" the moment it opens: no nudge for it.
+        opened = self.timings[-1].started if self.timings else None
+        if opened is not None and when <= opened:
+            return None
+        return when
 
 
 def begin(phases: list[PhaseSpec], now: datetime) -> RunState:

@@ -10,6 +10,8 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Literal
 
+from bot.domain.text import plural
+
 Role = Literal["lead", "co"]
 LEAD: Role = "lead"
 CO: Role = "co"
@@ -381,7 +383,7 @@ class _Planner:
             _AWAY: "away",
             _BUSY: "at another meeting at that time",
             _MONTHLY_MAX: "at their monthly maximum",
-            _IN_A_ROW: f"would be on duty more than {self.policy.max_consecutive} meetings in a row",
+            _IN_A_ROW: f"would be on duty more than {plural(self.policy.max_consecutive, 'meeting')} in a row",
         }
         if len(capable) == 1:
             (reason,) = capable

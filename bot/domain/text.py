@@ -1,4 +1,4 @@
-"""Split long text so every piece fits Discord's limits; nothing is ever cut off silently."""
+"""Text helpers: split long text to fit Discord's limits (nothing cut off silently), and count things in words."""
 
 from __future__ import annotations
 
@@ -27,3 +27,14 @@ def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     if rest or not pieces:
         pieces.append(rest)
     return [piece for piece in pieces if piece] or [""]
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """Return `count` with the noun in the right number: "1 duty", "8 duties", "0 meetings"."""
+    if count == 1:
+        return f"{count} {singular}"
+    if plural_form is None:
+        # English "-y after a consonant" words (duty, activity) take "-ies"; everything else here takes "-s".
+        ies = singular.endswith("y") and singular[-2:-1] not in ("", *"aeiou")
+        plural_form = f"{singular[:-1]}ies" if ies else f"{singular}s"
+    return f"{count} {plural_form}"

@@ -28,6 +28,7 @@ from bot.domain.tools import (
     MODAL_INPUTS_MAX,
     MODAL_TITLE_MAX,
     ProgrammePoint,
+    SAFETY_NAME,
     SHARE_COLOUR,
     TEXT_INPUT_LABEL_MAX,
     TEXT_INPUT_PLACEHOLDER_MAX,
@@ -175,13 +176,20 @@ def render_tool_embed(tool: Tool) -> dict[str, Any]:
     }
 
 
+def _safety_fields(tool: Tool) -> list[dict[str, Any]]:
+    """Return the withdrawal warning as fields, for renderings that do not carry the tool's explanation."""
+    warning = tool.withdrawal_warning
+    return _text_fields(SAFETY_NAME, warning) if warning else []
+
+
 def render_share_embed(tool: Tool) -> dict[str, Any]:
-    """Return the working-time focus a facilitator posts: name, summary, steps and discussion prompts."""
+    """Return the working-time focus a facilitator posts: name, summary, safety, steps and discussion prompts."""
     return {
         "title": f"Working time: {tool.name}",
         "description": tool.summary,
         "color": SHARE_COLOUR,
         "fields": [
+            *_safety_fields(tool),
             *_text_fields("Steps", _numbered(tool.steps)),
             *_text_fields("To talk about", _bulleted(tool.discussion_prompts)),
         ],
@@ -264,7 +272,8 @@ def render_completed_worksheet(tool: Tool, answers: Mapping[str, str]) -> list[l
     unknown = sorted(set(answers) - labels)
     if unknown:
         raise ValueError(f"answers for fields the worksheet of {tool.slug!r} does not have: {unknown}")
-    fields: list[dict[str, Any]] = []
+    # The worksheet is the member's plan, read later on its own: it repeats the warning the card opened with.
+    fields: list[dict[str, Any]] = _safety_fields(tool)
     for item in tool.worksheet:
         answer = (answers.get(item.label) or "").strip()
         fields += (

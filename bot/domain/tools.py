@@ -68,6 +68,46 @@ WORKSHEET_FOOTER = "Only you received this. The bot keeps no copy of your answer
 BLANK_ANSWER = "*Left blank*"
 CONTINUED = "(continued)"
 BODY_OVERFLOW_NAME = "More"
+SAFETY_NAME = "Before you stop or cut down"
+
+# Stopping these suddenly after heavy regular use can cause withdrawal seizures or worse, so every tool that helps a
+# member plan to stop or cut down opens its explanation with this (or the same in the file's own words, so a deployer
+# can name local services): the first thing on the card after the summary.
+WITHDRAWAL_WARNING = (
+    "**Safety first:** if you have been drinking alcohol or taking benzodiazepines (such as diazepam) or opioids "
+    "(such as heroin, methadone or codeine) heavily and regularly, stopping suddenly can be dangerous, even "
+    "life-threatening. Talk to a GP or your local drug and alcohol service first: they can help you stop or cut "
+    "down safely."
+)
+# What the warning must say, each as alternative wordings, matched in one paragraph of normalised text.
+WITHDRAWAL_KEY_PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("alcohol", ("alcohol",)),
+    ("benzodiazepines", ("benzodiazepine", "benzos")),
+    ("opioids", ("opioid", "opiate")),
+    ("stopping suddenly", ("sudden", "abrupt", "all at once", "cold turkey")),
+    ("can be dangerous", ("danger", "life threatening", "unsafe", "risky")),
+    (
+        "a GP or drug and alcohol service",
+        (
+            "gp",
+            "doctor",
+            "prescriber",
+            "drug and alcohol service",
+            "alcohol and drug service",
+            "addiction service",
+            "treatment service",
+            "aod service",
+        ),
+    ),
+    ("first", ("first", "before")),
+)
+# Wording that suggests a tool helps plan to stop or cut down; such a file must say `plans_change: true` or `false`.
+_CHANGE_PLANNING = re.compile(
+    r"\b(?:cut(?:ting)? (?:down|back)|stop(?:ping)? (?:using|drinking|gambling|or)|by (?:stopping|quitting)"
+    r"|quit(?:ting)?|give up|giving up|taper(?:ing)?|abstain|abstinence|plan (?:to|for) (?:stop|quit|cut|change)"
+    r"|change plan|not using|not drinking|without acting on|(?:change|goal) (?:i|you) want to make"
+    r"|decided to (?:change|stop|quit|cut))\b"
+)
 
 _SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 # A line that starts a Markdown list item or quote must keep its own line when paragraphs are reflowed.
@@ -133,6 +173,9 @@ class Tool(BaseModel):
         Field(min_length=PROMPTS_MIN, max_length=PROMPTS_MAX),
     ]
     worksheet: Annotated[tuple[WorksheetField, ...], Field(min_length=1, max_length=WORKSHEET_FIELDS_MAX)]
+    # True: the tool helps plan to stop or cut down, so it must carry the withdrawal warning. None: the author has
+    # not said, which is fine unless its wording looks like change planning (see `likely_plans_change`).
+    plans_change: bool | None = None
     body: ShortText
 
     @field_validator("points", mode="before")
@@ -167,6 +210,14 @@ class Tool(BaseModel):
     def point_names(self) -> list[str]:
         """Return the names of the tool's programme points, in order."""
         return [point.label for point in self.points]
+
+    @property
+    def withdrawal_warning(self) -> str | None:
+        """Return the explanation's withdrawal warning paragraph, or None when the tool does not plan change."""
+        if not self.plans_change:
+            return None
+        first = first_paragraph(self.body)
+        return first if not missing_warning_phrases(first) else None
 
 
 @dataclass(frozen=True)
@@ -307,7 +358,7 @@ def _friendly(error: ErrorDetails) -> str:
     if kind == "string_too_short":
         return "must not be empty"
     if kind == "too_short":
-        return f"needs at least {ctx['min_length']} item(s) but has {ctx['actual_length']}"
+        return f"is too short: it has {ctx['actual_length']} and needs at least {ctx['min_length']}"
     if kind == "too_long":
         return f"allows at most {ctx['max_length']} items but has {ctx.get('actual_length', 'more')}"
     if kind == "string_type":
@@ -323,6 +374,57 @@ def _friendly(error: ErrorDetails) -> str:
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
     return error["msg"]
+
+
+# --- Withdrawal warning -------------------------------------------------------------------------
+
+
+def first_paragraph(body: str) -> str:
+    """Return the first paragraph of a (reflowed) explanation: the one the card shows first."""
+    return body.split("\n\n", 1)[0]
+
+
+def missing_warning_phrases(text: str) -> list[str]:
+    """Return what a withdrawal warning in `text` fails to say; empty when it says it all."""
+    # Words only, so markup, hyphens and line breaks never hide a phrase; a wording matches at the start of a word.
+    words = f" {_normalise(text)} "
+    return [
+        meaning
+        for meaning, wordings in WITHDRAWAL_KEY_PHRASES
+        if not any(f" {_normalise(wording)}" in words for wording in wordings)
+    ]
+
+
+def likely_plans_change(tool: Tool) -> str | None:
+    """Return wording of the tool that sounds like planning to stop or cut down, or None."""
+    texts = [
+        tool.name,
+        *tool.aliases,
+        tool.summary,
+        tool.when_it_helps,
+        *tool.steps,
+        *tool.discussion_prompts,
+        *(f"{item.label} {item.placeholder}" for item in tool.worksheet),
+    ]
+    for text in texts:
+        found = _CHANGE_PLANNING.search(_normalise(text))
+        if found:
+            return found.group(0)
+    return None
+
+
+def withdrawal_problems(tool: Tool) -> list[tuple[str, str]]:
+    """Return (field, message) when a change-planning tool lacks the withdrawal warning where members see it."""
+    if not tool.plans_change:
+        return []
+    missing = missing_warning_phrases(first_paragraph(tool.body))
+    if not missing:
+        return []
+    message = (
+        "the tool helps plan to stop or cut down, so the explanation's first paragraph must be the withdrawal "
+        f"warning (it does not mention: {', '.join(missing)}). For example: {WITHDRAWAL_WARNING}"
+    )
+    return [("plans_change", message)]
 
 
 # --- Library ------------------------------------------------------------------------------------
@@ -453,11 +555,22 @@ def build_library(files: Mapping[str, str], directory: Path | None = None) -> To
             file_problems.append(
                 ContentProblem(source, "slug", f"{tool.slug!r} is already used by {owners[tool.slug]}")
             )
+        file_problems.extend(ContentProblem(source, field, message) for field, message in withdrawal_problems(tool))
         file_problems.extend(ContentProblem(source, field, message) for field, message in tool_rendering_problems(tool))
         if file_problems:
             problems.extend(file_problems)
         else:
             tools.append(tool)
+        if tool.plans_change is None and (wording := likely_plans_change(tool)):
+            # Only a guess from the wording, so the tool is still served; the author confirms either way.
+            problems.append(
+                ContentProblem(
+                    source,
+                    "plans_change",
+                    f"the tool mentions {wording!r}: if it helps plan to stop or cut down, add 'plans_change: true' "
+                    "and the withdrawal warning; if not, add 'plans_change: false'",
+                )
+            )
     library = ToolLibrary(tools, directory=directory)
     where = str(directory) if directory is not None else "tools"
     if not files:

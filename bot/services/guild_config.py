@@ -8,10 +8,16 @@ from sqlalchemy import select
 
 from bot.clock import Clock
 from bot.db.engine import Database
-from bot.db.models import GuildConfig
+from bot.db.models import GuildConfig, MeetingOccurrence
 from bot.db.table_cache import TableCache
-from bot.domain.guild import CONFIG_FIELDS, GuildSettings, validate_crisis_text, validate_zone
-from bot.errors import InvalidInputError
+from bot.domain.guild import (
+    CONFIG_FIELDS,
+    GuildSettings,
+    validate_crisis_text,
+    validate_pass_the_hat_text,
+    validate_zone,
+)
+from bot.errors import ConflictError, InvalidInputError
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +55,14 @@ class GuildConfigService:
         """Validate and store the given settings, leaving the others as they were."""
         unknown = set(changes) - set(CONFIG_FIELDS)
         if unknown:
-            raise InvalidInputError(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
+            raise InvalidInputError(f"Not a setting I know: {', '.join(sorted(unknown))}.")
         cleaned = dict(changes)
         if isinstance(cleaned.get("timezone"), str):
             cleaned["timezone"] = validate_zone(str(cleaned["timezone"]))
         if isinstance(cleaned.get("crisis_text"), str):
             cleaned["crisis_text"] = validate_crisis_text(str(cleaned["crisis_text"]))
+        if isinstance(cleaned.get("pass_the_hat_text"), str):
+            cleaned["pass_the_hat_text"] = validate_pass_the_hat_text(str(cleaned["pass_the_hat_text"]))
         now = self._clock.now()
         async with self._db.session() as session:
             row = await session.get(GuildConfig, guild_id, with_for_update=not self._db.is_sqlite)
@@ -69,6 +77,26 @@ class GuildConfigService:
         self._cache.put(guild_id, result)
         log.info("Guild %s changed settings: %s.", guild_id, ", ".join(sorted(cleaned)) or "none")
         return result
+
+    async def set_pass_the_hat(self, guild_id: int, enabled: bool, text: str | None = None) -> GuildSettings:
+        """Switch the pass-the-hat phase and, when given, store its text."""
+        current = await self.get(guild_id)
+        if enabled != current.pass_the_hat_enabled:
+            # A running meeting's phases are counted with this switch: flipping it would shift them under it.
+            async with self._db.session() as session:
+                running = await session.scalar(
+                    select(MeetingOccurrence.id).where(
+                        MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == "running"
+                    )
+                )
+            if running is not None:
+                raise ConflictError(
+                    "A meeting is running now. Switch pass the hat on or off after it ends; the text can change now."
+                )
+        changes: dict[str, object] = {"pass_the_hat_enabled": enabled}
+        if text is not None:
+            changes["pass_the_hat_text"] = text
+        return await self.update(guild_id, **changes)
 
     async def reset_crisis_text(self, guild_id: int) -> GuildSettings:
         """Go back to the default crisis resources text."""

@@ -35,6 +35,12 @@ RETRY_DELAY_CAP = timedelta(minutes=1)
 # this about 14 minutes after the first failure. A meeting's opening a few minutes late is still worth posting (the
 # meeting runs on in its thread); after a quarter of an hour the people have gone, and later steps must not wait on it.
 MAX_ATTEMPTS = 18
+# A delivered item (sent, or given up) keeps its payload (a DM's recipient id, a message's text) this long, for
+# diagnosing a delivery; then the daily purge blanks it. Nothing reads a payload after delivery: a cover request's
+# message id lives on its rota row, a meeting's messages on its occurrence. The row itself (kind, state, times) stays,
+# so the outbox's history of what was delivered, and its ids, are unchanged.
+DELIVERED_KEPT = timedelta(hours=24)
+PURGED_PAYLOAD = "{}"
 
 
 @dataclass(frozen=True)
@@ -208,6 +214,29 @@ class OutboxService:
             attempts = row.attempts
         outcome = "giving up" if gave_up else "will retry"
         log.warning("Outbox item %s failed (attempt %s), %s: %s.", item_id, attempts, outcome, error)
+
+    async def purge_delivered(self) -> int:
+        """Blank the payloads of items delivered or given up more than DELIVERED_KEPT ago; return how many."""
+        cutoff = self._clock.now() - DELIVERED_KEPT
+        async with self._db.session() as session:
+            # A failed item has no sent_at; it was given up within a quarter of an hour of its first try, so its
+            # creation is a safe stand-in.
+            result = await session.execute(
+                update(Outbox)
+                .where(
+                    or_(
+                        (Outbox.state == "sent") & (Outbox.sent_at < cutoff),
+                        (Outbox.state == "failed") & (Outbox.created_at < cutoff),
+                    ),
+                    Outbox.payload != PURGED_PAYLOAD,
+                )
+                .values(payload=PURGED_PAYLOAD)
+                .execution_options(synchronize_session=False)
+            )
+            count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        if count:
+            log.info("Blanked the payloads of %d delivered outbox item(s) older than %s.", count, DELIVERED_KEPT)
+        return count
 
     async def pending_count(self) -> int:
         """Return how many items wait for delivery."""

@@ -42,12 +42,17 @@ from bot.services.participation_common import (
     FEEDBACK_WINDOW,
     GroupParticipation,
     MAX_ATTEMPTS,
+    OPT_OUT_MODES,
     ParticipationKeys,
     RetryError,
+    UNCOUNTED,
+    UNLINKED,
     ensure_numbers_row,
     gave_up,
+    group_names,
     insert_ignore,
     load_settings,
+    opt_out_modes,
     optout_key_path,
     period_of,
 )
@@ -56,11 +61,14 @@ from bot.services.participation_office import OfficeService
 
 __all__ = [
     "FEEDBACK_WINDOW",
+    "UNCOUNTED",
+    "UNLINKED",
     "GroupParticipation",
     "MeetingTally",
     "ParticipationKeys",
     "ParticipationService",
     "VoiceMeeting",
+    "forget_in_state",
     "optout_key_path",
     "rekey_state",
 ]
@@ -71,6 +79,8 @@ VOICE_KINDS = ("voice", "stage")
 TERMINAL_STATES = ("completed", "cancelled", "missed")
 RECONCILE_BATCH = 500
 RECONCILE_MARGIN = timedelta(days=1)
+# Discord's own limit for a server's name; a coordinators' label stands in for it.
+MAX_GROUP_LABEL = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +141,7 @@ class ParticipationService:
         """Validate and store the given settings, leaving the others as they were."""
         unknown = set(changes) - {"min_voice_minutes", "period_months", "period_anchor_month", "retention_months"}
         if unknown:
-            raise InvalidInputError(f"Unknown setting(s): {', '.join(sorted(unknown))}.")
+            raise InvalidInputError(f"Not a setting I know: {', '.join(sorted(unknown))}.")
         given = {name: value for name, value in changes.items() if value is not None}
         async with self._db.session() as session:
             current = await load_settings(session, guild_id)
@@ -147,6 +157,52 @@ class ParticipationService:
             row.updated_at = self._clock.now()
         log.info("Guild %s changed participation settings: %s.", guild_id, ", ".join(sorted(given)) or "none")
         return merged
+
+    async def group_label(self, guild_id: int) -> tuple[str | None, str | None]:
+        """Return the group's label (set by its coordinators) and the server's name as the bot last saw it."""
+        async with self._db.session() as session:
+            row = await session.get(ParticipationSettings, guild_id)
+            return (row.group_label, row.guild_name) if row is not None else (None, None)
+
+    async def set_group_label(self, guild_id: int, label: str | None) -> None:
+        """Set how reports name the group (None or blank: by the server's name again)."""
+        label = (label or "").strip() or None
+        if label is not None and len(label) > MAX_GROUP_LABEL:
+            raise InvalidInputError(f"A group's label is at most {MAX_GROUP_LABEL} characters.")
+        async with self._db.session() as session:
+            row = await session.get(ParticipationSettings, guild_id)
+            if row is None:
+                row = ParticipationSettings(guild_id=guild_id, updated_at=self._clock.now())
+                session.add(row)
+            row.group_label = label
+            row.updated_at = self._clock.now()
+        log.info("Guild %s %s its group label.", guild_id, "set" if label else "cleared")
+
+    async def remember_guild_name(self, guild_id: int, name: str) -> bool:
+        """Store the server's name as Discord sent it (GUILD_CREATE, GUILD_UPDATE); return whether it changed."""
+        name = name.strip()[:MAX_GROUP_LABEL]
+        if not name:
+            return False
+        async with self._db.session() as session:
+            fresh = {"guild_id": guild_id, "guild_name": name, "updated_at": self._clock.now()}
+            created = await session.execute(insert_ignore(self._db.is_sqlite, ParticipationSettings, fresh))
+            if created.rowcount == 1:  # type: ignore[attr-defined]
+                return True
+            # Only when it differs: every connection sends every guild again, and most names never change.
+            changed = await session.execute(
+                update(ParticipationSettings)
+                .where(
+                    ParticipationSettings.guild_id == guild_id,
+                    ParticipationSettings.guild_name.is_distinct_from(name),
+                )
+                .values(guild_name=name)
+            )
+            return bool(changed.rowcount)  # type: ignore[attr-defined]
+
+    async def group_names(self) -> dict[int, str]:
+        """Return the names reports give groups with a label or a known server name."""
+        async with self._db.session() as session:
+            return await group_names(session)
 
     # --- counting while a meeting runs ---------------------------------------------------------
 
@@ -167,7 +223,7 @@ class ParticipationService:
         now = self._clock.now()
 
         def apply(tracker: AttendanceTracker, keys: Mapping[int, str]) -> None:
-            tracker.sync_voice((keys[user] for user in users), now)
+            tracker.sync_voice((keys[user] for user in users if user in keys), now)
 
         return await self._update(occurrence_id, users, apply, voice_only=True)
 
@@ -183,8 +239,9 @@ class ParticipationService:
             joining = meeting.channel_id == joined
 
             def apply(tracker: AttendanceTracker, keys: Mapping[int, str], joining: bool = joining) -> None:
-                member = keys[user_id]
-                tracker.record(VoiceJoined(member, now) if joining else VoiceLeft(member, now))
+                member = keys.get(user_id)
+                if member is not None:
+                    tracker.record(VoiceJoined(member, now) if joining else VoiceLeft(member, now))
 
             changed += await self._update(meeting.occurrence_id, [user_id], apply)
         return changed
@@ -205,12 +262,16 @@ class ParticipationService:
             return False
 
         def apply(tracker: AttendanceTracker, keys: Mapping[int, str]) -> None:
-            tracker.record(MessagePosted(keys[user_id], now))
+            if user_id in keys:
+                tracker.record(MessagePosted(keys[user_id], now))
 
         return await self._update(occurrence_id, [user_id], apply)
 
-    async def check_in(self, guild_id: int, user_id: int, occurrence_id: int) -> None:
-        """Count a member who pressed "I'm here"; raise a user-facing error when the meeting is not running."""
+    async def check_in(self, guild_id: int, user_id: int, occurrence_id: int) -> bool:
+        """Count a member who pressed "I'm here"; return False if they chose not to be counted at all.
+
+        Raise a user-facing error when the meeting is not running.
+        """
         async with self._db.session() as session:
             row = await session.get(MeetingOccurrence, occurrence_id)
             if row is None or row.guild_id != guild_id:
@@ -219,11 +280,17 @@ class ParticipationService:
                 raise ConflictError("This meeting isn't running, so there is nothing to check in to.")
         now = self._clock.now()
 
+        counted = True
+
         def apply(tracker: AttendanceTracker, keys: Mapping[int, str]) -> None:
-            tracker.record(CheckedIn(keys[user_id], now))
+            nonlocal counted
+            counted = user_id in keys
+            if counted:
+                tracker.record(CheckedIn(keys[user_id], now))
 
         if not await self._update(occurrence_id, [user_id], apply):
             raise ConflictError("This meeting has just ended, so there is nothing to check in to.")
+        return counted
 
     async def tally(self, occurrence_id: int) -> MeetingTally | None:
         """Return the running meeting's counts so far, or None when nothing is being counted."""
@@ -243,7 +310,10 @@ class ParticipationService:
         *,
         voice_only: bool = False,
     ) -> bool:
-        """Apply a change to a running meeting's tally as a conditional UPDATE; return False if it is not running."""
+        """Apply a change to a running meeting's tally as a conditional UPDATE; return False if it is not running.
+
+        `apply` gets the keys of the members who are counted: a member who chose not to be counted has none.
+        """
         keys = self.keys
         for _attempt in range(MAX_ATTEMPTS):
             try:
@@ -255,12 +325,13 @@ class ParticipationService:
                         return False
                     live = await self._live(session, row)
                     tracker = AttendanceTracker.from_json(live.state)
-                    opted_out = await _opted_out(session, keys, row.guild_id, user_ids)
+                    modes = await opt_out_modes(session, keys, row.guild_id, user_ids)
                     member_keys = {
                         user: keys.attendance.meeting_token(row.guild_id, user, row.id)
-                        if user in opted_out
+                        if modes.get(user) == UNLINKED
                         else keys.attendance.pseudonym(row.guild_id, user, live.period)
                         for user in user_ids
+                        if modes.get(user) != UNCOUNTED
                     }
                     apply(tracker, member_keys)
                     await _save(session, live, tracker.to_json(), self._clock.now())
@@ -405,7 +476,8 @@ class ParticipationService:
         template = self._templates.get(row.template_slug)
         if template is None:
             return reached, reached
-        hat = config.pass_the_hat_enabled if config is not None else True
+        # A group that never ran /setup has the default: pass the hat off.
+        hat = config.pass_the_hat_enabled if config is not None else False
         return reached, len(template.active_phases(pass_the_hat=hat))
 
     async def reconcile(self, start: date | None = None, end: date | None = None) -> int:
@@ -444,38 +516,59 @@ class ParticipationService:
     # --- opting out ----------------------------------------------------------------------------
 
     async def is_opted_out(self, guild_id: int, user_id: int) -> bool:
-        """Return whether the member asked not to be linked in this guild."""
+        """Return whether the member opted out in this guild (unlinked or not counted)."""
+        return await self.opt_out_mode(guild_id, user_id) is not None
+
+    async def opt_out_mode(self, guild_id: int, user_id: int) -> str | None:
+        """Return how far the member opted out in this guild (UNLINKED or UNCOUNTED), or None when they did not."""
         async with self._db.session() as session:
-            return bool(await _opted_out(session, self.keys, guild_id, [user_id]))
+            return (await opt_out_modes(session, self.keys, guild_id, [user_id])).get(user_id)
 
-    async def set_opt_out(self, guild_id: int, user_id: int, opted_out: bool) -> bool:
-        """Opt the member out (True) or back in (False); return whether anything changed.
+    async def set_opt_out(self, guild_id: int, user_id: int, opted_out: bool, *, mode: str = UNLINKED) -> bool:
+        """Opt the member out (True, as far as `mode` says) or back in (False); return whether anything changed.
 
-        A meeting running in the guild switches the member's key in its tally at once, so an opt-out also covers
-        the meeting in progress: they are counted there as unlinked, and no mark is written for them.
+        A meeting running in the guild applies the choice to its tally at once, so it also covers the meeting in
+        progress: an unlinked member is counted there by a one-meeting code and gets no mark; a member who chose not
+        to be counted is taken out of its tally altogether.
         """
+        if mode not in OPT_OUT_MODES:
+            raise InvalidInputError(f"Unknown opt-out choice {mode!r}.")
         keys = self.keys
         fingerprint = keys.optout_hash(guild_id, user_id)
+        wanted = mode if opted_out else None
         for _attempt in range(MAX_ATTEMPTS):
             try:
                 async with self._db.session() as session:
-                    if opted_out:
+                    current = await session.get(ParticipationOptOut, fingerprint)
+                    before = current.mode if current is not None else None
+                    if before == wanted:
+                        return False
+                    if current is None:
+                        values = {"member_hash": fingerprint, "mode": mode}
+                        result = await session.execute(insert_ignore(self._db.is_sqlite, ParticipationOptOut, values))
+                    elif wanted is None:
                         result = await session.execute(
-                            insert_ignore(self._db.is_sqlite, ParticipationOptOut, {"member_hash": fingerprint})
+                            delete(ParticipationOptOut).where(
+                                ParticipationOptOut.member_hash == fingerprint, ParticipationOptOut.mode == before
+                            )
                         )
                     else:
                         result = await session.execute(
-                            delete(ParticipationOptOut).where(ParticipationOptOut.member_hash == fingerprint)
+                            update(ParticipationOptOut)
+                            .where(ParticipationOptOut.member_hash == fingerprint, ParticipationOptOut.mode == before)
+                            .values(mode=wanted)
                         )
-                    changed: bool = result.rowcount == 1  # type: ignore[attr-defined]
-                    if changed:
-                        await self._rekey_running(session, guild_id, user_id, to_token=opted_out)
+                    if result.rowcount != 1:  # type: ignore[attr-defined]
+                        raise RetryError  # another change of this member's choice came first
+                    await self._rekey_running(session, guild_id, user_id, before, wanted)
             except (RetryError, IntegrityError):
                 continue
-            return changed
+            return True
         raise gave_up(None)
 
-    async def _rekey_running(self, session: AsyncSession, guild_id: int, user_id: int, *, to_token: bool) -> None:
+    async def _rekey_running(
+        self, session: AsyncSession, guild_id: int, user_id: int, before: str | None, after: str | None
+    ) -> None:
         lives = (
             await session.scalars(
                 select(ParticipationLive)
@@ -484,10 +577,14 @@ class ParticipationService:
             )
         ).all()
         for live in lives:
-            linked = self.keys.attendance.pseudonym(guild_id, user_id, live.period)
-            token = self.keys.attendance.meeting_token(guild_id, user_id, live.occurrence_id)
-            old, new = (linked, token) if to_token else (token, linked)
-            state = rekey_state(live.state, old, new)
+            keyed = {
+                None: self.keys.attendance.pseudonym(guild_id, user_id, live.period),
+                UNLINKED: self.keys.attendance.meeting_token(guild_id, user_id, live.occurrence_id),
+            }
+            old, new = keyed.get(before), keyed.get(after)
+            if old is None:
+                continue  # they were not counted in this meeting: nothing of theirs is in the tally to move
+            state = forget_in_state(live.state, old) if new is None else rekey_state(live.state, old, new)
             if state != live.state:
                 await _save(session, live, state, self._clock.now())
 
@@ -533,18 +630,6 @@ class ParticipationService:
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-async def _opted_out(session: AsyncSession, keys: ParticipationKeys, guild_id: int, user_ids: list[int]) -> set[int]:
-    if not user_ids:
-        return set()
-    hashes = {keys.optout_hash(guild_id, user): user for user in user_ids}
-    found = (
-        await session.scalars(
-            select(ParticipationOptOut.member_hash).where(ParticipationOptOut.member_hash.in_(list(hashes)))
-        )
-    ).all()
-    return {hashes[value] for value in found}
-
-
 async def _save(session: AsyncSession, live: ParticipationLive, state: str, now: datetime) -> None:
     result = await session.execute(
         update(ParticipationLive)
@@ -580,6 +665,17 @@ def rekey_state(state: str, old: str, new: str) -> str:
         moved = voice.pop(old)
         voice.setdefault(new, moved)
     rebuilt = AttendanceTracker.from_json(json.dumps(data))  # refuse anything the tracker would not accept
+    return rebuilt.to_json()
+
+
+def forget_in_state(state: str, member: str) -> str:
+    """Return a saved tally without one member (who chose, during the meeting, not to be counted at all)."""
+    data = json.loads(state)
+    if data.get("version") != attendance.STATE_VERSION:
+        raise ValueError("not a saved attendance state of the current version")
+    for field in ("posted", "checked_in", "voice"):
+        data[field].pop(member, None)
+    rebuilt = AttendanceTracker.from_json(json.dumps(data))
     return rebuilt.to_json()
 
 

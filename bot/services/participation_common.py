@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import GuildConfig, MeetingOccurrence, MeetingSchedule
-from bot.db.models_participation import FEEDBACK_COLUMNS, ParticipationOccurrence, ParticipationSettings
+from bot.db.models_participation import (
+    FEEDBACK_COLUMNS,
+    ParticipationOccurrence,
+    ParticipationOptOut,
+    ParticipationSettings,
+)
 from bot.domain.pseudonyms import ALLOWED_PERIOD_MONTHS, PseudonymKey, evaluation_period, period_key
 from bot.errors import InvalidInputError
 from bot.keyfile import ensure_key_file
@@ -26,6 +32,11 @@ FEEDBACK_LABEL = "feedback-given"
 FEEDBACK_WINDOW = timedelta(hours=1)
 # A conditional UPDATE that lost a race is retried this many times with fresh state.
 MAX_ATTEMPTS = 8
+
+# How far a member opted out: counted in the headcount but never linked, or not counted at all.
+UNLINKED = "unlinked"
+UNCOUNTED = "uncounted"
+OPT_OUT_MODES = (UNLINKED, UNCOUNTED)
 
 DEFAULT_MIN_VOICE_MINUTES = 10
 DEFAULT_PERIOD_MONTHS = 12
@@ -182,6 +193,37 @@ async def ensure_numbers_row(
         **dict.fromkeys(ZERO_COLUMNS, 0),
     }
     await session.execute(insert_ignore(is_sqlite, ParticipationOccurrence, values))
+
+
+async def opt_out_modes(
+    session: AsyncSession, keys: ParticipationKeys, guild_id: int, user_ids: list[int]
+) -> dict[int, str]:
+    """Return how far each of these members opted out (UNLINKED or UNCOUNTED); members who did not are left out."""
+    if not user_ids:
+        return {}
+    hashes = {keys.optout_hash(guild_id, user): user for user in user_ids}
+    found = await session.execute(
+        select(ParticipationOptOut.member_hash, ParticipationOptOut.mode).where(
+            ParticipationOptOut.member_hash.in_(list(hashes))
+        )
+    )
+    return {hashes[member_hash]: mode for member_hash, mode in found.all()}
+
+
+def group_display_name(guild_id: int, label: str | None, guild_name: str | None) -> str:
+    """Return how reports name a group: the coordinators' label, else the server's name, else "Group <id>"."""
+    return (label or "").strip() or (guild_name or "").strip() or f"Group {guild_id}"
+
+
+async def group_names(session: AsyncSession, guild_ids: Iterable[int] | None = None) -> dict[int, str]:
+    """Return the names reports give groups that have a label or a known server name (others are "Group <id>")."""
+    query = select(
+        ParticipationSettings.guild_id, ParticipationSettings.group_label, ParticipationSettings.guild_name
+    ).where(ParticipationSettings.group_label.is_not(None) | ParticipationSettings.guild_name.is_not(None))
+    if guild_ids is not None:
+        query = query.where(ParticipationSettings.guild_id.in_(list(guild_ids)))
+    rows = (await session.execute(query)).all()
+    return {int(guild): group_display_name(int(guild), label, name) for guild, label, name in rows}
 
 
 def insert_ignore(is_sqlite: bool, model: type[Any], values: Mapping[str, Any]) -> Any:

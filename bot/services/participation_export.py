@@ -32,7 +32,8 @@ from bot.services.participation_export_sql import CsvLine, CsvText, IsoTimestamp
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+# 2: the fb_heard_* columns count newcomers' answers only (the referral question is asked once, of new members).
+SCHEMA_VERSION = 2
 GROUPINGS = ("occurrence", "week", "month")
 SCOPE_GROUP = "group"
 SCOPE_ALL = "all groups"
@@ -135,7 +136,8 @@ def metadata(request: ExportRequest, generated_at: datetime) -> dict[str, Any]:
             "Counts of people from 1 to threshold-1 are suppressed and the rest rounded to the nearest rounding "
             "(halves up); the 'all groups' and 'total' rows are the rounded true totals, never suppressed, and may "
             "differ from the sum of the rows above them. Averages over fewer than min_people_for_averages answers "
-            "are suppressed. See docs/DATA_DICTIONARY.md."
+            "are suppressed. The fb_heard_* columns are newcomers' referral sources: how members counted as new at a "
+            "meeting first heard about SMART, asked once each period. See docs/DATA_DICTIONARY.md."
         ),
     }
     if request.policy.exact:

@@ -3,6 +3,11 @@
 Who answered is kept only as a set of one-meeting tokens (a keyed fingerprint of server, member and meeting under a
 key derived for this alone), and only until the meeting's feedback window closes; then the set is deleted and the
 meeting keeps its counters alone. See docs/PRIVACY.md, "Feedback".
+
+The referral question ("How did you first hear about SMART?") is asked only of members counted as new at the meeting:
+their period pseudonym is in its tally (or marks) and has no mark at an earlier meeting of the group in the period. A
+newcomer is asked at that first meeting only (from the next one they are returning), so the figures describe
+newcomers, each once a period, and regulars are not counted again every week.
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.db.engine import Database
 from bot.db.models import MeetingOccurrence
-from bot.db.models_participation import FeedbackGiven, ParticipationLive, ParticipationOccurrence
+from bot.db.models_participation import FeedbackGiven, ParticipationLive, ParticipationMark, ParticipationOccurrence
+from bot.domain.attendance import AttendanceTracker
 from bot.errors import ConflictError, InvalidInputError, NotFoundError
 from bot.services.participation_common import (
     FEEDBACK_WINDOW,
     ParticipationKeys,
     ensure_numbers_row,
     insert_ignore,
+    opt_out_modes,
     period_of,
 )
 
@@ -63,7 +70,7 @@ FEEDBACK_QUESTIONS: tuple[FeedbackQuestion, ...] = (
     FeedbackQuestion(
         "heard",
         "How did you first hear about SMART?",
-        "Skip this if you have told us before",
+        "Asked once, at your first meeting here",
         (
             ("treatment", "Treatment service or alcohol/drug worker"),
             ("health", "GP or health service"),
@@ -83,6 +90,25 @@ FEEDBACK_QUESTIONS: tuple[FeedbackQuestion, ...] = (
 )
 
 QUESTION_KEYS = tuple(question.key for question in FEEDBACK_QUESTIONS)
+# Asked of newcomers only (see the module's docstring).
+REFERRAL_QUESTION = "heard"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackForm:
+    """The questions one member's form asks: the referral question only when they are new at this meeting."""
+
+    questions: tuple[FeedbackQuestion, ...]
+
+    @classmethod
+    def for_member(cls, newcomer: bool) -> FeedbackForm:
+        """Return the form for a newcomer (every question) or anyone else (all but the referral question)."""
+        return cls(tuple(q for q in FEEDBACK_QUESTIONS if newcomer or q.key != REFERRAL_QUESTION))
+
+    @property
+    def asks_referral(self) -> bool:
+        """Return whether the form asks how the member first heard about SMART."""
+        return any(question.key == REFERRAL_QUESTION for question in self.questions)
 
 
 def column_of(question: str, answer: str) -> str:
@@ -117,13 +143,14 @@ class FeedbackService:
         self._clock = clock
         self._keys = keys
 
-    async def check_open(self, guild_id: int, user_id: int, occurrence_id: int) -> None:
-        """Raise a user-facing error unless this member may answer this meeting's feedback now."""
+    async def check_open(self, guild_id: int, user_id: int, occurrence_id: int) -> FeedbackForm:
+        """Return the form this member gets; raise a user-facing error unless they may answer it now."""
         token = self._keys().feedback_token(guild_id, user_id, occurrence_id)
         async with self._db.session() as session:
-            await self._target(session, guild_id, occurrence_id)
+            row = await self._target(session, guild_id, occurrence_id)
             if await session.get(FeedbackGiven, (occurrence_id, token)) is not None:
                 raise ConflictError(ALREADY_ANSWERED)
+            return FeedbackForm.for_member(await self._is_newcomer(session, row, user_id))
 
     async def submit(self, guild_id: int, user_id: int, occurrence_id: int, answers: Mapping[str, str | None]) -> None:
         """Add one member's answers to the meeting's counters, once per member; who answered is never linked."""
@@ -133,6 +160,12 @@ class FeedbackService:
         token = self._keys().feedback_token(guild_id, user_id, occurrence_id)
         async with self._db.session() as session:
             row = await self._target(session, guild_id, occurrence_id)
+            referral = [name for name in columns if name.startswith(column_of(REFERRAL_QUESTION, ""))]
+            if referral and not await self._is_newcomer(session, row, user_id):
+                # Only newcomers are asked: an answer from anyone else (an old or forged form) is not counted.
+                columns = [name for name in columns if name not in referral]
+                if not columns:
+                    raise InvalidInputError("You didn't choose any answer, so nothing was recorded. You can try again.")
             live = await session.get(ParticipationLive, occurrence_id)
             period, day = await period_of(session, row)
             period = live.period if live is not None else period
@@ -164,6 +197,43 @@ class FeedbackService:
         if self._clock.now() >= until:
             raise ConflictError("Feedback for this meeting has closed. Thank you all the same!")
         return row
+
+    async def _is_newcomer(self, session: AsyncSession, row: MeetingOccurrence, user_id: int) -> bool:
+        """Return whether the member is counted as new at this meeting (never when they opted out in any way)."""
+        keys = self._keys()
+        if await opt_out_modes(session, keys, row.guild_id, [user_id]):
+            return False  # unlinked members are never new or returning; uncounted ones are not counted at all
+        live = await session.get(ParticipationLive, row.id)
+        if live is not None:
+            period = live.period
+            pseudonym = keys.attendance.pseudonym(row.guild_id, user_id, period)
+            tracker = AttendanceTracker.from_json(live.state)
+            if pseudonym not in tracker.counted(row.actual_end or self._clock.now()):
+                return False
+        else:
+            numbers = await session.get(ParticipationOccurrence, row.id)
+            if numbers is None or numbers.finalised_at is None:
+                return False  # nobody has been counted at this meeting yet
+            period = numbers.period
+            pseudonym = keys.attendance.pseudonym(row.guild_id, user_id, period)
+            here = await session.scalar(
+                select(ParticipationMark.id).where(
+                    ParticipationMark.occurrence_id == row.id, ParticipationMark.pseudonym == pseudonym
+                )
+            )
+            if here is None:
+                return False
+        earlier = await session.scalar(
+            select(ParticipationMark.id)
+            .where(
+                ParticipationMark.guild_id == row.guild_id,
+                ParticipationMark.period == period,
+                ParticipationMark.pseudonym == pseudonym,
+                ParticipationMark.starts_at < row.starts_at,
+            )
+            .limit(1)
+        )
+        return earlier is None
 
     async def close(self) -> int:
         """Delete the who-answered sets of meetings whose feedback window has passed; return how many rows went."""

@@ -11,6 +11,7 @@ from bot.db.engine import Database
 from bot.domain.meeting_format import load_templates
 from bot.domain.shards import ShardScope
 from bot.domain.tools import default_content_dir, load_library
+from bot.services.alerts import AlertService
 from bot.services.app_state import AppStateService
 from bot.services.guild_config import GuildConfigService
 from bot.services.meetings.runner import MeetingRunner
@@ -39,6 +40,7 @@ class Services:
     rota_timers: RotaTimers
     rota_reports: RotaReports
     participation: ParticipationService
+    alerts: AlertService
 
     @classmethod
     def build(
@@ -56,9 +58,10 @@ class Services:
             outbox=OutboxService(database, clock, scope),
             schedules=ScheduleService(database, clock, templates, scope),
             meetings=MeetingRunner(database, clock, templates, library, scope),
-            tools=ToolService(database, clock, library),
+            tools=ToolService(database, clock, library, templates),
             rota=rota,
             rota_timers=RotaTimers(database, clock, rota, scope),
             rota_reports=RotaReports(rota),
             participation=ParticipationService(database, clock, templates),
+            alerts=AlertService(database, clock, scope),
         )

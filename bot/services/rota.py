@@ -209,6 +209,7 @@ class RotaService:
                     if row.user_id != assignment.facilitator_id:
                         row.user_id = assignment.facilitator_id
                         row.confirm_sent = False
+                        row.reminder_sent = False
                         row.escalated = False
                         row.updated_at = now
                     continue

@@ -1,4 +1,4 @@
-"""The rota's timed steps and its thanks: confirmations, escalation, the weekly post, milestones.
+"""The rota's timed steps and its thanks: confirmations, one reminder, escalation, the weekly post, milestones.
 
 Each step is derived from assignment rows and their meeting's start, and claimed with a conditional
 UPDATE, so after a restart (or with several processes) it happens once.
@@ -46,7 +46,7 @@ class RotaTimers:
     # --- timers -------------------------------------------------------------------------------------------
 
     async def tick(self) -> None:
-        """Ask for confirmations, escalate to coordinators, and post the weekly rota when due."""
+        """Ask for confirmations, remind once, ask coordinators for cover, and post the weekly rota when due."""
         now = self._clock.now()
         async with self._db.session() as session:
             rows = (
@@ -62,11 +62,20 @@ class RotaTimers:
                 )
             ).all()
             for row, occurrence, settings in rows:
-                confirm_at, escalate_at = _step_times(occurrence.starts_at, settings)
+                confirm_at, remind_at, escalate_at = _step_times(occurrence.starts_at, settings)
                 config = await session.get(GuildConfig, row.guild_id)
                 if row.status == "planned" and not row.confirm_sent and now >= confirm_at:
-                    if await _claim(session, row.id, confirm_sent=False, values={"confirm_sent": True}):
+                    # A request made at or after the reminder's time (a duty planned late, a bot that was down)
+                    # is the one nudge: a reminder straight after it would only be noise.
+                    values: dict[str, object] = {"confirm_sent": True, "reminder_sent": now >= remind_at}
+                    if await _claim(session, row.id, confirm_sent=False, values=values):
                         enqueue(session, now, row.guild_id, "dm", _confirm_request(row, occurrence, config))
+                elif row.status == "planned" and row.confirm_sent and not row.reminder_sent and now >= remind_at:
+                    if await _claim(session, row.id, reminder_sent=False, values={"reminder_sent": True}):
+                        # Past the escalation time the coordinators hear now anyway: the reminder is only marked.
+                        if now < escalate_at:
+                            reminder = _confirm_request(row, occurrence, config, reminder=True)
+                            enqueue(session, now, row.guild_id, "dm", reminder)
                 if row.status in ("planned", "open") and not row.escalated and now >= escalate_at:
                     if await _claim(session, row.id, escalated=False, values={"escalated": True}):
                         _alert_coordinators(session, now, config, _escalation_text(row, occurrence))
@@ -91,9 +100,11 @@ class RotaTimers:
             ).all()
             due: list[datetime] = []
             for row, starts_at, settings in rows:
-                confirm_at, escalate_at = _step_times(starts_at, settings)
+                confirm_at, remind_at, escalate_at = _step_times(starts_at, settings)
                 if row.status == "planned" and not row.confirm_sent:
                     due.append(confirm_at)
+                elif row.status == "planned" and not row.reminder_sent:
+                    due.append(remind_at)
                 if not row.escalated:
                     due.append(escalate_at)
             # Only the groups `_weekly_posts` posts for: one it skips would otherwise be reported due at every look.
@@ -205,10 +216,14 @@ class RotaTimers:
             return sent
 
 
-def _step_times(starts_at: datetime, settings: RotaSettings | None) -> tuple[datetime, datetime]:
+def _step_times(starts_at: datetime, settings: RotaSettings | None) -> tuple[datetime, datetime, datetime]:
+    """Return when a duty's confirmation is asked for, when it is reminded once, and when coordinators are told."""
     confirm = settings.confirm_hours_before if settings else 72
     escalate = settings.escalate_hours_before if settings else 24
-    return starts_at - timedelta(hours=confirm), starts_at - timedelta(hours=escalate)
+    confirm_at, escalate_at = starts_at - timedelta(hours=confirm), starts_at - timedelta(hours=escalate)
+    # Halfway (48 hours before with the default 72 and 24): a day to answer the request before the reminder, and a
+    # day after it to answer or swap before anyone else hears; it follows a group's own confirm and escalate hours.
+    return confirm_at, confirm_at + (escalate_at - confirm_at) / 2, escalate_at
 
 
 def _monday(day: date) -> date:
@@ -232,13 +247,22 @@ async def _claim(session: AsyncSession, assignment_id: int, *, values: dict[str,
 
 
 def _confirm_request(
-    row: RotaAssignment, occurrence: MeetingOccurrence, config: GuildConfig | None
+    row: RotaAssignment, occurrence: MeetingOccurrence, config: GuildConfig | None, *, reminder: bool = False
 ) -> dict[str, object]:
+    duty = (
+        f"{ROLE_WORDS[row.role]} **{occurrence.title}** {timestamp(occurrence.starts_at)} "
+        f"({timestamp(occurrence.starts_at, 'R')})"
+    )
+    content = (
+        f"A gentle reminder: you're down to {duty}. Could you let us know whether you can make it? If you can't, "
+        "that's fine: press \"Can't make it\" and we'll find cover."
+        if reminder
+        else f"You're down to {duty}. Can you make it?"
+    )
     return {
         "user_id": row.user_id,
         "channel_id": config.facilitators_channel_id if config else None,
-        "content": f"You're down to {ROLE_WORDS[row.role]} **{occurrence.title}** {timestamp(occurrence.starts_at)} "
-        f"({timestamp(occurrence.starts_at, 'R')}). Can you make it?",
+        "content": content,
         "buttons": [
             {"label": "Confirm", "custom_id": f"rota:confirm:{row.id}", "style": "success"},
             {"label": "Can't make it", "custom_id": f"rota:decline:{row.id}", "style": "secondary"},
@@ -247,10 +271,15 @@ def _confirm_request(
 
 
 def _escalation_text(row: RotaAssignment, occurrence: MeetingOccurrence) -> str:
+    # Asks for help and names nobody: a volunteer who hasn't answered yet may simply be busy or unwell.
     when = f"**{occurrence.title}** {timestamp(occurrence.starts_at)} ({timestamp(occurrence.starts_at, 'R')})"
+    duty = f"the {ROLE_WORDS[row.role]} duty"
     if row.status == "open":
-        return f"Cover is still needed for {when}: the {ROLE_WORDS[row.role]} duty is open."
-    return f"<@{row.user_id}> hasn't confirmed the {ROLE_WORDS[row.role]} duty for {when}."
+        return f"Could you help find cover for {when}? {duty.capitalize()} is still open."
+    return (
+        f"Could you help make sure {when} is covered? {duty.capitalize()} isn't confirmed yet, so it may need a "
+        "stand-in: if a facilitator can step in, `/rota pin` puts them on it."
+    )
 
 
 def _alert_coordinators(session: AsyncSession, now: datetime, config: GuildConfig | None, text: str) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 
 from bot.clock import Clock
 from bot.db.engine import Database
 from bot.db.models import MeetingOccurrence
+from bot.domain.meeting_format import MeetingTemplate
 from bot.domain.tool_render import render_share_embed
 from bot.domain.tools import ProgrammePoint, Tool, ToolLibrary
 from bot.errors import InvalidInputError, NotFoundError
@@ -16,6 +19,17 @@ from bot.services.meetings.common import OccurrenceView
 from bot.services.outbox import enqueue
 
 log = logging.getLogger(__name__)
+
+# The phase whose opening post features the meeting's tool.
+WORKING_TIME = "working-time"
+
+
+class SharedTool(NamedTuple):
+    """A tool shared into a running meeting: posted now, or featured when Working time begins."""
+
+    occurrence: OccurrenceView
+    tool: Tool
+    posted_now: bool
 
 
 def rotation_pick(library: ToolLibrary, meetings_held: int) -> Tool | None:
@@ -31,10 +45,17 @@ def rotation_pick(library: ToolLibrary, meetings_held: int) -> Tool | None:
 class ToolService:
     """Use cases of the SMART tools that touch meetings."""
 
-    def __init__(self, database: Database, clock: Clock, library: ToolLibrary) -> None:
+    def __init__(
+        self,
+        database: Database,
+        clock: Clock,
+        library: ToolLibrary,
+        templates: dict[str, MeetingTemplate] | None = None,
+    ) -> None:
         self._db = database
         self._clock = clock
         self.library = library
+        self._templates = templates or {}
 
     def resolve(self, query: str) -> Tool:
         """Return the tool a member meant, or say which names exist."""
@@ -43,8 +64,8 @@ class ToolService:
             raise InvalidInputError(f"I don't know a tool called `{query[:60]}`. `/tool list` shows them all.")
         return tool
 
-    async def share(self, guild_id: int, query: str) -> tuple[OccurrenceView, Tool]:
-        """Post a tool into the running meeting as its working-time focus."""
+    async def share(self, guild_id: int, query: str) -> SharedTool:
+        """Make a tool the running meeting's working-time focus, posting it now once Working time has begun."""
         tool = self.resolve(query)
         now = self._clock.now()
         async with self._db.session() as session:
@@ -56,6 +77,10 @@ class ToolService:
             if row is None:
                 raise NotFoundError("No meeting is running right now. Use `/tool next` to choose one for the next.")
             row.tool_slug = tool.slug
+            if self._working_time_ahead(row):
+                # Working time's opening post features the meeting's tool: posting it now too would show it twice.
+                await session.flush()
+                return SharedTool(OccurrenceView.of(row), tool, posted_now=False)
             enqueue(
                 session,
                 now,
@@ -70,7 +95,15 @@ class ToolService:
                 occurrence_id=row.id,
             )
             await session.flush()
-            return OccurrenceView.of(row), tool
+            return SharedTool(OccurrenceView.of(row), tool, posted_now=True)
+
+    def _working_time_ahead(self, row: MeetingOccurrence) -> bool:
+        """Return whether the meeting has a Working time that has not begun yet."""
+        template = self._templates.get(row.template_slug)
+        if template is None or not any(phase.key == WORKING_TIME for phase in template.phases):
+            return False
+        reached = {timing.get("key") for timing in json.loads(row.phase_timings or "[]") if isinstance(timing, dict)}
+        return WORKING_TIME not in reached
 
     async def choose_next(self, guild_id: int, query: str) -> tuple[OccurrenceView, Tool]:
         """Set the tool featured in the next scheduled meeting."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cogs.meetings._commands import Meetings, Safety
+from cogs.meetings._commands import Meetings
 from cogs.meetings._panel import PanelButton
 
 if TYPE_CHECKING:
@@ -15,4 +15,3 @@ async def setup(bot: SmartBot) -> None:
     """Load the cogs and register the persistent panel buttons."""
     bot.add_dynamic_items(PanelButton)
     await bot.add_cog(Meetings(bot))
-    await bot.add_cog(Safety(bot))

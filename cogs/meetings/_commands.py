@@ -1,4 +1,4 @@
-"""`/meeting ...`, `/crisis` and `/alert-facilitator`: thin handlers over the meeting services."""
+"""`/meeting ...`: thin handlers over the meeting services."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.recurrence import parse_local_date, parse_local_time
+from bot.domain.text import plural
 from bot.services.meetings.common import OccurrenceView, timestamp
 from bot.services.meetings.schedules import ScheduleRequest
 from cogs._replies import guild_id, reply
@@ -24,7 +25,6 @@ log = logging.getLogger(__name__)
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 WEEKDAY_CHOICES = [app_commands.Choice(name=name, value=index) for index, name in enumerate(WEEKDAYS)]
-ALERT_MAX = 500
 # Ids are 32-bit database keys; declaring the range makes Discord refuse anything larger.
 RecordId = app_commands.Range[int, 1, 2**31 - 1]
 MATERIALISE_EVERY_SECONDS = 6 * 3600
@@ -208,7 +208,8 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
                 await reply(interaction, f"Meeting `{meeting}` isn't part of a series here; `/meeting list` has ids.")
                 return
             count = await self.bot.services.schedules.cancel_series(gid, occurrence.schedule_id, reason)
-            await reply(interaction, f"Cancelled the series: {count} upcoming meeting(s). Members have been told.")
+            cancelled_text = f"Cancelled the series: {plural(count, 'upcoming meeting')}. Members have been told."
+            await reply(interaction, cancelled_text)
         else:
             cancelled = await self.bot.services.schedules.cancel_occurrence(gid, meeting, reason)
             await reply(interaction, f"Cancelled: {describe(cancelled)}. Members have been told.")
@@ -311,47 +312,3 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
         else:
             await member.remove_roles(role, reason="Opted out of meeting reminders")
             await reply(interaction, "Done: no more meeting reminders.")
-
-
-class Safety(commands.Cog):
-    """`/crisis` and `/alert-facilitator`: help for anyone, at any time."""
-
-    def __init__(self, bot: SmartBot) -> None:
-        self.bot = bot
-
-    @app_commands.command(name="crisis", description="Where to get help right now")
-    @app_commands.guild_only()
-    async def crisis(self, interaction: discord.Interaction) -> None:
-        """Show the guild's crisis resources privately."""
-        settings = await self.bot.services.guild_config.get(guild_id(interaction))
-        await reply(interaction, settings.crisis_resources)
-
-    @app_commands.command(name="alert-facilitator", description="Privately tell the facilitators something is wrong")
-    @app_commands.describe(
-        text="Optional: what is happening (not stored)",
-        share_name="Let the facilitators see it's you, so they can contact you (default: anonymous)",
-    )
-    @app_commands.guild_only()
-    async def alert_facilitator(
-        self,
-        interaction: discord.Interaction,
-        text: app_commands.Range[str, 1, ALERT_MAX] | None = None,
-        share_name: bool = False,
-    ) -> None:
-        """Send an alert to the facilitators' channel; nothing is stored."""
-        gid = guild_id(interaction)
-        settings = await self.bot.services.guild_config.get(gid)
-        settings.require("facilitators_channel_id")
-        channel = self.bot.get_channel(settings.facilitators_channel_id or 0)
-        if not isinstance(channel, discord.TextChannel):
-            await reply(interaction, "I can't reach the facilitators' channel. Please tell a coordinator.")
-            return
-        running = await self.bot.services.meetings.running(gid)
-        where = f" in **{running.title}**" if running else ""
-        body = f"\n> {discord.utils.escape_mentions(text)}" if text else ""
-        who = interaction.user.mention if share_name else "A member"
-        await channel.send(
-            f"⚠️ {who} asked for a facilitator's attention{where}, from <#{interaction.channel_id}>.{body}",
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
-        await reply(interaction, "The facilitators have been alerted privately. Thank you for telling us.")

@@ -9,6 +9,8 @@ from typing import Any, TYPE_CHECKING
 
 import discord
 
+from bot.domain.alerts import body_of, escalation_post, taken_line
+from bot.services.alerts import take_button
 from bot.services.outbox import OutboxItem
 from cogs.meetings._lanes import LaneFlush
 
@@ -78,6 +80,7 @@ class Delivery:
             try:
                 await self.bot.services.meetings.tick()
                 await self.bot.services.rota_timers.tick()
+                await self.bot.services.alerts.tick()
                 await self.flush()
             except Exception:
                 # A timer has no user to apologise to: log it; the next wake-up retries what is still due.
@@ -106,6 +109,7 @@ class Delivery:
             await self.bot.services.meetings.next_due(),
             await self.bot.services.rota_timers.next_due(),
             await self.bot.services.outbox.next_due(),
+            await self.bot.services.alerts.next_due(),
         ]
         due = [when for when in candidates if when is not None]
         return min(due) if due else None
@@ -152,6 +156,8 @@ class Delivery:
             await self.bot.services.meetings.record_result(item.occurrence_id, item.kind, result)
         if result is not None and item.kind == "cover":
             await self.bot.services.rota.record_cover_message(int(item.payload["assignment_id"]), result)
+        if result is not None and item.kind == "alert_escalate":
+            await self.bot.services.alerts.record_post(int(item.payload["alert_id"]), coordinators_message_id=result)
         return True
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:
@@ -204,6 +210,10 @@ class Delivery:
             return await self._edit_cover(item)
         if kind in ("event_create", "event_edit", "event_status"):
             return await self._event(item)
+        if kind == "alert_escalate":
+            return await self._alert_escalate(item)
+        if kind == "alert_taken":
+            return await self._alert_taken(item)
         raise PermanentDeliveryError(f"unknown outbox kind {kind}")
 
     async def _open_venue(self, item: OutboxItem) -> int:
@@ -282,6 +292,68 @@ class Delivery:
             raise PermanentDeliveryError("facilitators' channel is not a text channel")
         await channel.get_partial_message(message_id).edit(content=item.payload["content"], view=None)
         return None
+
+    async def _alert_escalate(self, item: OutboxItem) -> int | None:
+        """Alert the coordinators' channel to an alert no facilitator took, mentioning the coordinator role."""
+        alert = await self.bot.services.alerts.get(int(item.payload["alert_id"]))
+        if alert is None or alert.state != "open":
+            return None  # taken while this waited: nobody needs calling
+        settings = await self.bot.services.guild_config.get(item.guild_id)
+        if settings.coordinators_channel_id is None:
+            raise PermanentDeliveryError("no coordinators' channel to escalate an alert to")
+        channel = await self._channel(settings.coordinators_channel_id)
+        # What the member wrote is not stored: it is read back from the facilitators' post, if there is one.
+        body = ""
+        if alert.facilitators_message_id is not None and settings.facilitators_channel_id is not None:
+            try:
+                posted = await self._fetch_message(settings.facilitators_channel_id, alert.facilitators_message_id)
+                body = body_of(posted.content)
+            except (discord.HTTPException, PermanentDeliveryError):
+                log.info("Alert %s: the facilitators' post could not be read for the escalation.", alert.id)
+        role = settings.coordinator_role_id
+        content = escalation_post(
+            role_mention=f"<@&{role}>" if role else None,
+            minutes=int(item.payload.get("minutes", 0)),
+            raised_at=alert.raised_at,
+            body=body,
+        )
+        mentions = (
+            discord.AllowedMentions(everyone=False, users=False, roles=[discord.Object(role)])
+            if role
+            else discord.AllowedMentions.none()
+        )
+        message = await channel.send(
+            content, nonce=item.nonce, allowed_mentions=mentions, view=build_view([take_button(alert.id)])
+        )
+        return message.id
+
+    async def _alert_taken(self, item: OutboxItem) -> int | None:
+        """Show on every post of an alert who took it, and remove the button."""
+        alert = await self.bot.services.alerts.get(int(item.payload["alert_id"]))
+        if alert is None or alert.taken_at is None:
+            return None
+        settings = await self.bot.services.guild_config.get(item.guild_id)
+        line = taken_line(int(item.payload["taken_by"]), alert.taken_at)
+        posts = (
+            (settings.facilitators_channel_id, alert.facilitators_message_id),
+            (settings.coordinators_channel_id, alert.coordinators_message_id),
+        )
+        for channel_id, message_id in posts:
+            if channel_id is None or message_id is None:
+                continue
+            message = await self._fetch_message(channel_id, message_id)
+            if line in message.content:
+                continue  # an earlier try got this far
+            await message.edit(
+                content=f"{message.content}\n{line}", view=None, allowed_mentions=discord.AllowedMentions.none()
+            )
+        return None
+
+    async def _fetch_message(self, channel_id: int, message_id: int) -> discord.Message:
+        channel = await self._channel(channel_id)
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            raise PermanentDeliveryError(f"channel {channel_id} has no messages to read")
+        return await channel.fetch_message(message_id)
 
     async def _event(self, item: OutboxItem) -> int | None:
         guild = self.bot.get_guild(item.guild_id)

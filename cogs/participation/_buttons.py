@@ -9,7 +9,7 @@ from typing import Any, TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from bot.services.participation_feedback import FEEDBACK_QUESTIONS
+from bot.services.participation_feedback import FEEDBACK_QUESTIONS, FeedbackForm
 from cogs._errors import report_error
 from cogs._replies import defer_when_slow
 
@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from bot.client import SmartBot
 
 CHECKED_IN = "Thanks, you're counted as here today. The bot keeps numbers only, never your name: see `/privacy about`."
+NOT_COUNTED = (
+    "Welcome! You chose not to be counted (`/privacy status`), so nothing was recorded. `/privacy opt-in` undoes it."
+)
 FEEDBACK_THANKS = "Thank you. Your answers were added to this meeting's anonymous totals; they are not linked to you."
 FEEDBACK_TITLE = "How was today? (anonymous)"
 # How long this process keeps its copy of an opened form. Submits never need it (FeedbackForms answers them from
@@ -47,8 +50,9 @@ class CheckInButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"a
         try:
             if interaction.guild_id is None:
                 return
-            await bot.services.participation.check_in(interaction.guild_id, interaction.user.id, self.occurrence_id)
-            await interaction.response.send_message(CHECKED_IN, ephemeral=True)
+            participation = bot.services.participation
+            counted = await participation.check_in(interaction.guild_id, interaction.user.id, self.occurrence_id)
+            await interaction.response.send_message(CHECKED_IN if counted else NOT_COUNTED, ephemeral=True)
         except Exception as exc:
             await report_error(interaction, exc)
 
@@ -74,23 +78,25 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"
             if interaction.guild_id is None:
                 return
             participation = bot.services.participation
-            await participation.feedback.check_open(interaction.guild_id, interaction.user.id, self.occurrence_id)
-            await interaction.response.send_modal(FeedbackModal(self.occurrence_id))
+            form = await participation.feedback.check_open(
+                interaction.guild_id, interaction.user.id, self.occurrence_id
+            )
+            await interaction.response.send_modal(FeedbackModal(self.occurrence_id, form))
         except Exception as exc:
             await report_error(interaction, exc)
 
 
 class FeedbackModal(discord.ui.Modal):
-    """Four optional questions, each a select; only counters are stored.
+    """Three or four optional questions (the referral one for newcomers only), each a select; only counters are stored.
 
     This class only draws the form. Its submit is answered by FeedbackForms, from the submitted values, so a form
     opened before a restart (or on another process) is accepted just the same.
     """
 
-    def __init__(self, occurrence_id: int) -> None:
+    def __init__(self, occurrence_id: int, form: FeedbackForm | None = None) -> None:
         super().__init__(title=FEEDBACK_TITLE, custom_id=f"fb:form:{occurrence_id}", timeout=FEEDBACK_FORM_TIMEOUT)
         self.occurrence_id = occurrence_id
-        for question in FEEDBACK_QUESTIONS:
+        for question in (form or FeedbackForm(FEEDBACK_QUESTIONS)).questions:
             select: discord.ui.Select[FeedbackModal] = discord.ui.Select(
                 custom_id=f"{ANSWER_PREFIX}{question.key}",
                 placeholder=question.placeholder,

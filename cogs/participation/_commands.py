@@ -1,4 +1,4 @@
-"""`/privacy about|opt-out|opt-in` for members and `/participation settings` for coordinators."""
+"""`/privacy about|status|opt-out|opt-in` for members and `/participation settings` for coordinators."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.services.participation import GroupParticipation
+from bot.services.participation import GroupParticipation, UNCOUNTED, UNLINKED
 from cogs._replies import guild_id, reply
 from cogs.meetings._checks import coordinator_guild
 
@@ -31,6 +31,31 @@ PERIOD_CHOICES = [
     )
 ]
 MONTH_CHOICES = [app_commands.Choice(name=calendar.month_name[month], value=month) for month in range(1, 13)]
+OPT_OUT_CHOICES = [
+    app_commands.Choice(name="Count me in the headcount, but never link my meetings", value=UNLINKED),
+    app_commands.Choice(name="Don't count me at all", value=UNCOUNTED),
+]
+MAX_LABEL = 100  # a Discord server name is at most 100 characters; a label replaces it in reports
+
+
+def opt_out_status(mode: str | None) -> str:
+    """Say which privacy choice applies to the member, and how to change it."""
+    if mode == UNCOUNTED:
+        return (
+            "**You chose not to be counted at all**: you are in no headcount, check-in or voice count, and no code is "
+            "kept for you (only a keyed fingerprint that remembers this choice). Feedback you choose to give is still "
+            "added to the anonymous totals. `/privacy opt-in` undoes it."
+        )
+    if mode == UNLINKED:
+        return (
+            "**You have opted out of linking**: you are counted in the headcount, but your meetings are never linked. "
+            "`/privacy opt-out choice:Don't count me at all` leaves the headcount too; `/privacy opt-in` undoes it."
+        )
+    return (
+        "**You are counted normally.** `/privacy opt-out` keeps you in the headcount but never links your meetings "
+        "(no code is kept for you); `/privacy opt-out choice:Don't count me at all` leaves you out of every count; "
+        "`/privacy opt-in` undoes either."
+    )
 
 
 def describe_period(settings: GroupParticipation) -> str:
@@ -41,14 +66,9 @@ def describe_period(settings: GroupParticipation) -> str:
     return f"{length}, counted from {calendar.month_name[settings.period_anchor_month]}"
 
 
-def privacy_text(settings: GroupParticipation, opted_out: bool) -> str:
+def privacy_text(settings: GroupParticipation, mode: str | None) -> str:
     """Explain, in plain words, what the bot records about a member at meetings."""
-    status = (
-        "**You have opted out**: you are counted in the headcount, but your meetings are never linked."
-        if opted_out
-        else "**You are counted normally.** `/privacy opt-out` keeps you in the headcount but never links your "
-        "meetings (no code is kept for you); `/privacy opt-in` undoes it."
-    )
+    status = opt_out_status(mode)
     return (
         "**What the bot records about you at meetings**\n"
         "- **Numbers, not names.** For each meeting the bot keeps how many people came, how many were new or came "
@@ -61,7 +81,8 @@ def privacy_text(settings: GroupParticipation, opted_out: bool) -> str:
         f"(a pseudonym) beside each meeting you attended. The code changes every evaluation period "
         f"({describe_period(settings)}), so nobody can follow you from one period to the next, and these codes are "
         f"deleted after {settings.retention_months} months, leaving only the numbers.\n"
-        '- **Feedback** ("How was today?") is optional and added to totals; who answered what is not kept.\n'
+        '- **Feedback** ("How was today?") is optional and added to totals; who answered what is not kept. '
+        '"How did you first hear about SMART?" is asked only at your first meeting in a period.\n'
         "- **The central office** sees totals across groups, with small numbers hidden so no one can be picked "
         "out.\n\n"
         f"{status}\n"
@@ -80,6 +101,14 @@ def settings_text(settings: GroupParticipation) -> str:
     )
 
 
+def label_text(label: str | None, guild_name: str | None) -> str:
+    """Say how reports to the central office name the group."""
+    if label:
+        return f"- Reports name this group: **{discord.utils.escape_markdown(label)}** (your label)"
+    shown = discord.utils.escape_markdown(guild_name) if guild_name else "the server's name"
+    return f"- Reports name this group: **{shown}** (the server's name; set `label` to choose another)"
+
+
 class Privacy(commands.GroupCog, group_name="privacy", group_description="What the bot records about you"):
     """Members learn what is recorded, and opt out of linking or back in."""
 
@@ -90,29 +119,46 @@ class Privacy(commands.GroupCog, group_name="privacy", group_description="What t
     @app_commands.command(name="about", description="What the bot records about you at meetings, in plain words")
     @app_commands.guild_only()
     async def about(self, interaction: discord.Interaction) -> None:
-        """Explain what is recorded and what is not, with the member's own setting."""
+        """Explain what is recorded and what is not, with the member's own choice."""
         gid = guild_id(interaction)
         participation = self.bot.services.participation
         settings = await participation.settings(gid)
-        opted_out = await participation.is_opted_out(gid, interaction.user.id)
-        await reply(interaction, privacy_text(settings, opted_out))
+        mode = await participation.opt_out_mode(gid, interaction.user.id)
+        await reply(interaction, privacy_text(settings, mode))
 
-    @app_commands.command(name="opt-out", description="Stay in the headcount, but never link your meetings")
+    @app_commands.command(name="status", description="See whether you are counted, counted unlinked, or not counted")
     @app_commands.guild_only()
-    async def opt_out(self, interaction: discord.Interaction) -> None:
-        """Stop linking the member's attendance (they are still counted, as unlinked)."""
-        changed = await self.bot.services.participation.set_opt_out(guild_id(interaction), interaction.user.id, True)
-        already = "" if changed else "You had already opted out. "
-        await reply(
-            interaction,
-            f"{already}Done: you are still counted in each meeting's headcount, but your meetings are never linked "
-            "and no code is kept for you. This also applies to a meeting running now. `/privacy opt-in` undoes it.",
-        )
+    async def status(self, interaction: discord.Interaction) -> None:
+        """Show the member which privacy choice applies to them in this server."""
+        mode = await self.bot.services.participation.opt_out_mode(guild_id(interaction), interaction.user.id)
+        await reply(interaction, opt_out_status(mode))
 
-    @app_commands.command(name="opt-in", description="Link your meetings again (so you count as returning)")
+    @app_commands.command(name="opt-out", description="Never link your meetings, or don't count you at all")
+    @app_commands.describe(choice="Stay in the headcount unlinked (the default), or leave every count")
+    @app_commands.choices(choice=OPT_OUT_CHOICES)
+    @app_commands.guild_only()
+    async def opt_out(self, interaction: discord.Interaction, choice: app_commands.Choice[str] | None = None) -> None:
+        """Stop linking the member's attendance (still counted, as unlinked), or stop counting them at all."""
+        mode = choice.value if choice is not None else UNLINKED
+        participation = self.bot.services.participation
+        changed = await participation.set_opt_out(guild_id(interaction), interaction.user.id, True, mode=mode)
+        already = "" if changed else "You had already chosen this. "
+        if mode == UNCOUNTED:
+            done = (
+                "Done: you are no longer counted at meetings in this server (no headcount, check-in or voice time), "
+                "and no code is kept for you. This also applies to a meeting running now. `/privacy opt-in` undoes it."
+            )
+        else:
+            done = (
+                "Done: you are still counted in each meeting's headcount, but your meetings are never linked and no "
+                "code is kept for you. This also applies to a meeting running now. `/privacy opt-in` undoes it."
+            )
+        await reply(interaction, f"{already}{done}")
+
+    @app_commands.command(name="opt-in", description="Be counted and linked again (so you count as returning)")
     @app_commands.guild_only()
     async def opt_in(self, interaction: discord.Interaction) -> None:
-        """Link the member's attendance again from now on."""
+        """Count and link the member's attendance again from now on."""
         changed = await self.bot.services.participation.set_opt_out(guild_id(interaction), interaction.user.id, False)
         already = "" if changed else "You had not opted out. "
         await reply(
@@ -137,6 +183,7 @@ class ParticipationSettingsCog(
         period="How long an evaluation period is (default a year); new vs returning is measured within it",
         period_start="The month a period starts in (default January)",
         keep_marks_months="Months to keep attendance marks before only the numbers remain (default 13)",
+        label='How reports to the central office name this group (default: the server\'s name; "-" to go back)',
     )
     @app_commands.choices(period=PERIOD_CHOICES, period_start=MONTH_CHOICES)
     @app_commands.guild_only()
@@ -147,12 +194,17 @@ class ParticipationSettingsCog(
         period: app_commands.Choice[int] | None = None,
         period_start: app_commands.Choice[int] | None = None,
         keep_marks_months: app_commands.Range[int, 2, 60] | None = None,
+        label: app_commands.Range[str, 1, MAX_LABEL] | None = None,
     ) -> None:
         """Show the settings, or change the ones given."""
         gid = await coordinator_guild(self.bot, interaction)
         participation = self.bot.services.participation
+        if label is not None:
+            await participation.set_group_label(gid, None if label.strip() == "-" else label)
+        naming = label_text(*await participation.group_label(gid))
         if voice_minutes is None and period is None and period_start is None and keep_marks_months is None:
-            await reply(interaction, settings_text(await participation.settings(gid)))
+            saved = "Saved.\n" if label is not None else ""
+            await reply(interaction, f"{saved}{settings_text(await participation.settings(gid))}\n{naming}")
             return
         before = await participation.settings(gid)
         after = await participation.update_settings(
@@ -165,4 +217,4 @@ class ParticipationSettingsCog(
         note = ""
         if (before.period_months, before.period_anchor_month) != (after.period_months, after.period_anchor_month):
             note = "\nThe periods changed, so everyone counts as new at their next meeting."
-        await reply(interaction, f"Saved.\n{settings_text(after)}{note}")
+        await reply(interaction, f"Saved.\n{settings_text(after)}\n{naming}{note}")

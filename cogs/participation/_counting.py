@@ -52,11 +52,16 @@ class Counting(commands.Cog):
             await asyncio.gather(*list(self._busy), return_exceptions=True)
 
     async def daily(self) -> None:
-        """Finalise meetings missed or closed while away, close feedback windows, purge old marks."""
+        """Finalise meetings missed or closed while away, close feedback windows, purge old marks and payloads."""
         try:
             await self.bot.services.participation.housekeeping()
         except Exception:
             log.exception("Participation housekeeping failed; it runs again tomorrow.")
+        try:
+            # Delivered DMs keep their recipient's id and text in the outbox until this blanks them (docs/PRIVACY.md).
+            await self.bot.services.outbox.purge_delivered()
+        except Exception:
+            log.exception("Purging delivered outbox items failed; it runs again tomorrow.")
         await self.schedule_feedback_close()
 
     async def schedule_feedback_close(self) -> None:
@@ -128,7 +133,27 @@ class Counting(commands.Cog):
     @commands.Cog.listener()
     async def on_guild_available(self, guild: discord.Guild) -> None:
         """After a restart or an outage, reconcile running meetings with who is in voice now."""
+        await self._remember_name(guild)
         await self._serially(guild.id, "sync", lambda: self._sync_guild(guild.id))
+
+    @commands.Cog.listener()
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        """Remember a new server's name, so that reports can name the group."""
+        await self._remember_name(guild)
+
+    @commands.Cog.listener()
+    async def on_guild_update(self, before: discord.Guild, after: discord.Guild) -> None:
+        """Keep the server's name in step when it is renamed."""
+        if before.name != after.name:
+            await self._remember_name(after)
+
+    async def _remember_name(self, guild: discord.Guild) -> None:
+        # GUILD_CREATE and GUILD_UPDATE carry the name without any privileged intent; a label set by the coordinators
+        # takes precedence over it in reports.
+        try:
+            await self.bot.services.participation.remember_guild_name(guild.id, guild.name or "")
+        except Exception:
+            log.exception("Remembering the name of guild %s failed.", guild.id)
 
     @commands.Cog.listener()
     async def on_resumed(self) -> None:

@@ -38,10 +38,11 @@ def report_message(title: str, report: Report, celebrations: list[Celebration], 
     """Return the message that goes with the charts: headline figures and the groups' successes."""
     total = report.total
     missed = int(total.get("meetings") or 0) - int(total.get("meetings_held") or 0)
+    # Counts of people go through report.figure: a total of 1 to 7 reads "fewer than 8", never its rounding.
     headline = (
         f"Meetings: {_figure(total.get('meetings'))} (held {_figure(total.get('meetings_held'))}, missed {missed})"
-        f" · Attendances: {_figure(total.get('attendees'))} · New: {_figure(total.get('new_attendees'))}"
-        f" · Returning: {_figure(total.get('returning_attendees'))}"
+        f" · Attendances: {report.figure('attendees')} · New: {report.figure('new_attendees')}"
+        f" · Returning: {report.figure('returning_attendees')}"
         f" · Mean helpfulness: {_figure(total.get('helpful_mean'))}"
     )
     lines = [f"**{title}**", headline]
@@ -142,6 +143,10 @@ class Office(commands.GroupCog, group_name="office", group_description="Figures 
         office = self.bot.services.participation.office
         report = await office.report(first, last, folder)
         celebrations = await office.celebrations(first, last)
-        names = {guild.id: guild.name for guild in self.bot.guilds}
+        # The coordinators' label (or the server's name the bot stored) first, so the message names groups as the
+        # report does; a server this process sees but never stored falls back to its live name.
+        names = {
+            guild.id: guild.name for guild in self.bot.guilds
+        } | await self.bot.services.participation.group_names()
         files = [discord.File(path, filename=path.name) for path in (report.summary, *report.charts)]
         return report_message(title, report, celebrations, names), files

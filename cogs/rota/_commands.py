@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.recurrence import parse_local_date
+from bot.domain.text import plural
 from bot.services.rota_views import rota_post
 from cogs._replies import guild_id, reply
 from cogs.meetings._checks import coordinator_guild, staff_guild
@@ -20,6 +21,11 @@ if TYPE_CHECKING:
     from bot.client import SmartBot
 
 log = logging.getLogger(__name__)
+
+
+def _open_for_cover(count: int, noun: str, where: str = "") -> str:
+    """Say how many duties were opened for cover, with the verb agreeing: "1 duty is", "3 duties are"."""
+    return f"{plural(count, noun)}{where} {'is' if count == 1 else 'are'} now open for cover."
 
 
 class Rota(commands.GroupCog, group_name="rota", group_description="The facilitator rota"):
@@ -60,7 +66,7 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
     async def leave(self, interaction: discord.Interaction) -> None:
         """Take the caller off the rota."""
         released = await self.bot.services.rota.leave(guild_id(interaction), interaction.user.id)
-        await reply(interaction, f"You've left the rota. {released} upcoming duty(ies) are now open for cover.")
+        await reply(interaction, f"You've left the rota. {_open_for_cover(released, 'upcoming duty')}")
         self.bot.delivery.kick()  # type: ignore[attr-defined]
 
     @app_commands.command(name="away", description="Mark days you can't facilitate (inclusive, YYYY-MM-DD)")
@@ -70,7 +76,7 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
         released = await self.bot.services.rota.away(
             guild_id(interaction), interaction.user.id, parse_local_date(first_day), parse_local_date(last_day)
         )
-        await reply(interaction, f"Noted. {released} duty(ies) in that time are open for cover.")
+        await reply(interaction, f"Noted. {_open_for_cover(released, 'duty', ' in that time')}")
         self.bot.delivery.kick()  # type: ignore[attr-defined]
 
     @app_commands.command(name="back", description="Cancel your time away")
@@ -92,7 +98,7 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
     async def show(self, interaction: discord.Interaction, weeks: app_commands.Range[int, 1, 26] = 4) -> None:
         """Show upcoming duties."""
         duties = await self.bot.services.rota.show(await staff_guild(self.bot, interaction), weeks)
-        await reply(interaction, rota_post(duties, f"Rota, next {weeks} week(s)"))
+        await reply(interaction, rota_post(duties, f"Rota, next {plural(weeks, 'week')}"))
 
     @app_commands.command(name="mine", description="Your upcoming duties")
     @app_commands.guild_only()
@@ -136,7 +142,7 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
     async def generate(self, interaction: discord.Interaction, weeks: app_commands.Range[int, 1, 26] = 8) -> None:
         """Plan the rota; confirmed and pinned duties stay."""
         summary = await self.bot.services.rota.generate(await coordinator_guild(self.bot, interaction), weeks)
-        text = f"Planned {summary.duties} duty(ies) for the next {weeks} week(s)."
+        text = f"Planned {plural(summary.duties, 'duty')} for the next {plural(weeks, 'week')}."
         if summary.shortfalls:
             text += "\n**Not covered:**\n" + "\n".join(summary.shortfalls)
         await reply(interaction, text)

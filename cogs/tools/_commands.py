@@ -109,8 +109,15 @@ class Tools(commands.GroupCog, group_name="tool", group_description="SMART Recov
     async def share(self, interaction: discord.Interaction, name: str) -> None:
         """Make a tool the running meeting's working-time focus."""
         gid = await staff_guild(self.bot, interaction)
-        _occurrence, tool = await self.bot.services.tools.share(gid, name)
-        await reply(interaction, f"Shared **{tool.name}** in the meeting.")
+        shared = await self.bot.services.tools.share(gid, name)
+        if shared.posted_now:
+            await reply(interaction, f"Shared **{shared.tool.name}** in the meeting.")
+        else:
+            await reply(
+                interaction,
+                f"**{shared.tool.name}** will be the focus of Working time: its card is posted when Working time "
+                "begins, so members see it once.",
+            )
         self.bot.delivery.kick()  # type: ignore[attr-defined]
 
     share.autocomplete("name")(_tool_autocomplete)

@@ -368,8 +368,12 @@ async def try_input(sweep: Sweep, leaf: str, person: str, options: dict[str, Any
     await settle(sweep)
     problems = answer_problems(response)
     problems += [f"ERROR log from {r.name}: {r.getMessage()}" for r in sweep.errors[errors:]]
-    if len(sandbox.pings()) != pings:
-        problems.append(f"pinged: {sandbox.pings()[-1].render()}")
+    new_pings = sandbox.pings()[pings:]
+    if leaf == "alert-facilitator":
+        # An alert pings on purpose (the facilitator role, or the facilitators running the meeting): never everyone.
+        new_pings = [entry for entry in new_pings if entry.pings is None or entry.pings.everyone or entry.pings.here]
+    if new_pings:
+        problems.append(f"pinged: {new_pings[-1].render()}")
     refused = sweep.refusals > refusals
     after = sweep.last_dump = await dump(sweep)
     if refused:

@@ -43,7 +43,7 @@ def assert_opened_once_in_order(sandbox: Sandbox, group: Group) -> None:
     (thread,) = threads(group)
     shown = texts(sandbox, thread)
     assert len(shown) == len(set(shown)) == 4, shown
-    assert OPENING in shown[0] and shown[2].startswith("**Welcome** (1/7") and "Facilitator panel" in shown[3], shown
+    assert OPENING in shown[0] and shown[2].startswith("**Welcome** (1/6") and "Facilitator panel" in shown[3], shown
 
 
 def wake_at(harness: BotHarness) -> datetime | None:

@@ -31,6 +31,12 @@ def panel(sandbox: Sandbox, thread: Channel):
     return panels[0]
 
 
+def phase_titles(sandbox: Sandbox, thread: Channel) -> list[str]:
+    """Return the titles of the phases the meeting posted, in order."""
+    pattern = re.compile(r"\*\*(.+?)\*\* \(\d+/\d+, about")
+    return [match[1] for m in sandbox.channel_messages(thread) if (match := pattern.match(m.content))]
+
+
 async def schedule_tuesday(sandbox: Sandbox, group: Group, **extra: object) -> str:
     options = {"title": "Tuesday SMART", "time": "19:00", "weekday": 1, "channel": group.voice, **extra}
     handle = await sandbox.actors.invoke(group.guild, group.facilitator, "meeting schedule", options)
@@ -80,7 +86,7 @@ async def test_meeting_from_reminder_to_closing(sandbox: Sandbox, group: Group, 
     texts = [m.content for m in sandbox.channel_messages(thread)]
     assert "Welcome to this SMART Recovery meeting" in texts[0]
     assert "Samaritans" in texts[0] and "not therapy" in texts[0]
-    assert any(t.startswith("**Welcome** (1/7") for t in texts)
+    assert any(t.startswith("**Welcome** (1/6") for t in texts)
     assert events[0].status == 2
 
     # A member posts in the thread; a non-facilitator cannot use the panel.
@@ -94,7 +100,7 @@ async def test_meeting_from_reminder_to_closing(sandbox: Sandbox, group: Group, 
         answer = await (await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label=label)).response()
         assert answer.ephemeral
         await harness.idle()
-    while "(7/7" not in panel(sandbox, thread).content:
+    while "(6/6" not in panel(sandbox, thread).content:
         harness.clock.set(harness.clock.now() + timedelta(minutes=5))
         answer = await (
             await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label="Next phase")
@@ -102,16 +108,13 @@ async def test_meeting_from_reminder_to_closing(sandbox: Sandbox, group: Group, 
         assert answer.content == "Moved to the next phase."
         await harness.idle()
         clicks += 1
-    assert clicks == 6
-    phase_titles = [
-        match[1] for m in sandbox.channel_messages(thread) if (match := re.match(r"\*\*(.+?)\*\* \(\d/7", m.content))
-    ]
-    assert phase_titles == [
+    assert clicks == 5
+    # Pass the hat is a group's choice, off until a coordinator switches it on.
+    assert phase_titles(sandbox, thread) == [
         "Welcome",
         "Check-in",
         "Agenda setting",
         "Working time",
-        "Pass the hat",
         "Check-out",
         "Closing",
     ]
@@ -130,15 +133,7 @@ async def test_meeting_from_reminder_to_closing(sandbox: Sandbox, group: Group, 
     assert row.state == "completed" and row.facilitator_id == group.facilitator.user.id
     assert row.actual_start == START and row.actual_end == harness.clock.now()
     timings = json.loads(row.phase_timings)
-    assert [t["key"] for t in timings] == [
-        "welcome",
-        "check-in",
-        "agenda",
-        "working-time",
-        "pass-the-hat",
-        "check-out",
-        "closing",
-    ]
+    assert [t["key"] for t in timings] == ["welcome", "check-in", "agenda", "working-time", "check-out", "closing"]
     assert all(t["ended"] for t in timings)
     # Nothing was posted twice.
     contents = [m.content for m in sandbox.channel_messages(thread)]
@@ -162,14 +157,14 @@ async def test_restart_mid_meeting_resumes_at_the_same_phase(
     await harness.start()
     # Nothing repeated on restart (the panel is edited in place, so it is compared on its own).
     assert [m.content for m in sandbox.channel_messages(thread) if "Facilitator panel" not in m.content] == before
-    assert "Check-in (2/7" in panel(sandbox, thread).content
+    assert "Check-in (2/6" in panel(sandbox, thread).content
 
     answer = await (
         await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label="Next phase")
     ).response()
     assert answer.content == "Moved to the next phase."
     await harness.idle()
-    assert "Agenda setting (3/7" in panel(sandbox, thread).content
+    assert "Agenda setting (3/6" in panel(sandbox, thread).content
     after = [m.content for m in sandbox.channel_messages(thread) if "Facilitator panel" not in m.content]
     assert after[: len(before)] == before and len(after) == len(before) + 1
 
@@ -247,23 +242,48 @@ async def test_bad_time_is_refused_and_nothing_is_scheduled(
     assert "No meetings" in listing.content
 
 
-async def test_crisis_and_alert_facilitator(sandbox: Sandbox, group: Group, harness: BotHarness) -> None:
+async def test_crisis_resources_are_shown_privately(sandbox: Sandbox, group: Group, harness: BotHarness) -> None:
     await harness.start()
     await configure(sandbox, group)
     crisis = await (await sandbox.actors.invoke(group.guild, group.member, "crisis")).response()
     assert crisis.ephemeral and "116 123" in crisis.content
-    alert = await (
-        await sandbox.actors.invoke(group.guild, group.member, "alert-facilitator", {"text": "someone is DMing me"})
+
+
+async def test_pass_the_hat_is_switched_on_with_the_groups_own_text(
+    sandbox: Sandbox, group: Group, harness: BotHarness
+) -> None:
+    await harness.start()
+    await configure(sandbox, group)
+    blank = await (
+        await sandbox.actors.invoke(group.guild, group.admin, "setup pass-the-hat", {"enabled": True, "text": "   "})
     ).response()
-    assert alert.ephemeral
-    posted = sandbox.last_message(group.facilitators)
-    assert "someone is DMing me" in posted.content
-    assert str(group.member.user.id) not in posted.content
-    named = await (
-        await sandbox.actors.invoke(
-            group.guild, group.member, "alert-facilitator", {"text": "please contact me", "share_name": True}
-        )
+    assert blank.ephemeral and "can't be empty" in blank.content
+    shown = await (await sandbox.actors.invoke(group.guild, group.admin, "setup show")).response()
+    assert {f["name"]: f["value"] for f in shown.data["embeds"][0]["fields"]}["Pass the hat"].startswith("Off")
+
+    hat = "Our hall costs £20 a week: if you can chip in, the link is pinned. Never any pressure."
+    switched = await (
+        await sandbox.actors.invoke(group.guild, group.admin, "setup pass-the-hat", {"enabled": True, "text": hat})
     ).response()
-    assert named.ephemeral
-    assert f"<@{group.member.user.id}>" in sandbox.last_message(group.facilitators).content
-    assert not sandbox.pings()  # the mention names the member without pinging anyone
+    assert switched.ephemeral and "Pass the hat is on" in switched.content
+    await schedule_tuesday(sandbox, group)
+    await harness.advance_to(START)
+    thread = thread_of(sandbox, group)
+    # The switch can't move the phases of a meeting under way; the text could still change.
+    refused = await (
+        await sandbox.actors.invoke(group.guild, group.admin, "setup pass-the-hat", {"enabled": False})
+    ).response()
+    assert refused.ephemeral and "A meeting is running now" in refused.content
+    while "Check-out" not in panel(sandbox, thread).content:
+        await (await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label="Next phase")).response()
+        await harness.idle()
+    assert phase_titles(sandbox, thread) == [
+        "Welcome",
+        "Check-in",
+        "Agenda setting",
+        "Working time",
+        "Pass the hat",
+        "Check-out",
+    ]
+    hat_post = next(m for m in sandbox.channel_messages(thread) if m.content.startswith("**Pass the hat** (5/7"))
+    assert hat_post.content.endswith(hat)

@@ -65,6 +65,16 @@ async def start_meeting(sandbox: Sandbox, group: Group, harness: BotHarness) -> 
     return occurrence_id, threads[0]
 
 
+def has_button(sandbox: Sandbox, thread: Channel, label: str) -> bool:
+    """Return whether a message of the thread carries a button with this label."""
+    return any(
+        button.get("label") == label
+        for message in sandbox.channel_messages(thread)
+        for row in message.components
+        for button in row.get("components", [])
+    )
+
+
 def message_with(sandbox: Sandbox, thread: Channel, label: str) -> Message:
     """Return the thread's message carrying a button with this label."""
     for message in sandbox.channel_messages(thread):
@@ -201,10 +211,13 @@ async def test_feedback_one_answer_per_member_only_as_counters(
 ) -> None:
     actors = sandbox.actors
     occurrence_id, thread = await start_meeting(sandbox, group, harness)
-    for step in range(6):
-        await at(harness, 5 * (step + 1))
+    await actors.post(group.member, thread, "hello")  # counted, and new: so asked how they heard of SMART
+    step = 0
+    while not has_button(sandbox, thread, "How was today? (anonymous)"):  # the closing phase (hat on or off)
+        step += 1
+        await at(harness, 5 * step)
         assert await click_panel(sandbox, group, thread, "Next phase") == "Moved to the next phase."
-    await settle(harness)
+        await settle(harness)
     closing = message_with(sandbox, thread, "How was today? (anonymous)")
     opened = await actors.click(group.member, closing, label="How was today? (anonymous)")
     assert (await opened.response()).type == MODAL

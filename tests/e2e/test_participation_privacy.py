@@ -81,7 +81,9 @@ async def run_meeting(
     closing = message_with(sandbox, thread, FEEDBACK)
     for person, score in zip(people[:2], ("5", "4"), strict=True):
         opened = await actors.click(person, closing, label=FEEDBACK)
-        answers = {"How helpful was today's meeting?": score, "How did you first hear about SMART?": "friend"}
+        answers = {"How helpful was today's meeting?": score}
+        if first:  # only newcomers are asked how they heard of SMART: in the second week both are returning
+            answers["How did you first hear about SMART?"] = "friend"
         await (await actors.submit_modal(opened, answers)).response()
     harness.clock.set(start + timedelta(minutes=30))
     panel = next(m for m in sandbox.channel_messages(thread) if "Facilitator panel" in m.content)
@@ -146,7 +148,7 @@ async def test_member_ids_and_names_are_nowhere_the_bot_writes(
         (3, 2, 0, 1),
         (3, 0, 2, 1),
     ]
-    assert [(m.feedback_answers, m.fb_helpful_5, m.fb_heard_friend) for m in meetings] == [(2, 1, 2), (2, 1, 2)]
+    assert [(m.feedback_answers, m.fb_helpful_5, m.fb_heard_friend) for m in meetings] == [(2, 1, 2), (2, 1, 0)]
     assert len(pseudonyms) == 2
 
     files = await write_everything(harness, tmp_path / "out")

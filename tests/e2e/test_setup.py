@@ -160,3 +160,39 @@ async def test_the_heap_built_at_start_up_is_frozen_only_when_asked(
         assert frozen == ([True] if freeze else [])
     finally:
         await running.stop()
+
+
+async def test_outside_the_uk_the_default_crisis_text_asks_for_local_resources(
+    sandbox: Sandbox, group: Group, smartbot
+) -> None:
+    async def show() -> str:
+        return (await (await sandbox.actors.invoke(group.guild, group.admin, "setup show")).response()).content
+
+    await configure(sandbox, group)  # Europe/London: the default text is meant for this group
+    assert "/setup crisis-text" not in await show()
+
+    saved = await (
+        await sandbox.actors.invoke(group.guild, group.admin, "setup configure", {"timezone": "America/Chicago"})
+    ).response()
+    assert saved.ephemeral and "default crisis resources are for the UK" in saved.content
+    assert "America/Chicago" in saved.content and "/setup crisis-text" in saved.content
+    assert "default crisis resources are for the UK" in await show()
+
+    # The Crown Dependencies run their own services (no NHS 111): they are asked to check too.
+    await configure(sandbox, group, timezone="Europe/Jersey")
+    assert "default crisis resources are for the UK" in await show()
+    await configure(sandbox, group, timezone="Europe/Belfast")
+    assert "/setup crisis-text" not in await show()
+
+    await configure(sandbox, group, timezone="America/Chicago")
+    opened = await sandbox.actors.invoke(group.guild, group.admin, "setup crisis-text")
+    await (
+        await sandbox.actors.submit_modal(opened, {"What members should see if they are in crisis": "Call 911 or 988."})
+    ).response()
+    assert "/setup crisis-text" not in await show()
+
+
+async def test_the_default_crisis_text_lists_the_addiction_helplines(sandbox: Sandbox, group: Group, smartbot) -> None:
+    crisis = await (await sandbox.actors.invoke(group.guild, group.member, "crisis")).response()
+    for number in ("999", "111", "116 123", "85258", "0300 123 6600", "0300 123 1110", "0808 8020 133"):
+        assert number in crisis.content, number

@@ -12,6 +12,7 @@ from bot.services.tools import rotation_pick
 from tests.e2e.conftest import BotHarness, Group, configure
 from tests.e2e.test_meetings import START, panel, schedule_tuesday, thread_of
 from tests.sandbox.handles import MODAL, UPDATE_MESSAGE
+from tests.sandbox.models import Channel, Message
 from tests.sandbox.server import Sandbox
 
 pytestmark = pytest.mark.e2e
@@ -38,6 +39,16 @@ async def test_show_forgives_typos_and_offers_the_worksheet(sandbox: Sandbox, gr
     assert response.data["embeds"][0]["title"] == "DISARM"
     buttons = [c for row in response.data["components"] for c in row["components"]]
     assert [b["label"] for b in buttons] == ["Work through it (private)"]
+
+
+async def test_show_vaci_and_a_change_plan_warns_about_withdrawal(sandbox: Sandbox, group: Group, smartbot) -> None:
+    vaci = await (await sandbox.actors.invoke(group.guild, group.member, "tool show", {"name": "vaci"})).response()
+    assert vaci.data["embeds"][0]["title"] == "Enjoyable and Absorbing Activities"
+    plan = await (
+        await sandbox.actors.invoke(group.guild, group.member, "tool show", {"name": "change plan"})
+    ).response()
+    description = plan.data["embeds"][0]["description"]
+    assert "**Safety first:**" in description and "drug and alcohol service" in description
 
 
 async def test_autocomplete_suggests_tools(sandbox: Sandbox, group: Group, smartbot) -> None:
@@ -108,7 +119,14 @@ async def test_closed_dms_fall_back_to_an_ephemeral_reply(sandbox: Sandbox, grou
     followups = await submitted.wait_followups(1)
     assert "DMs are closed" in followups[0].content
     assert "MARKER-closed" in str(followups[0].embeds)
+    # DISARM helps hold off an urge, so the member's own copy repeats the withdrawal warning.
+    assert "benzodiazepines" in str(followups[0].embeds)
     assert sandbox.dms(group.member) == []
+
+
+def tool_cards(sandbox: Sandbox, thread: Channel, name: str) -> list[Message]:
+    """Return the messages in the meeting's thread that carry the named tool's card."""
+    return [m for m in sandbox.channel_messages(thread) if any(name in e.get("title", "") for e in m.embeds)]
 
 
 async def test_share_into_the_running_meeting_and_rotation_in_working_time(
@@ -121,18 +139,26 @@ async def test_share_into_the_running_meeting_and_rotation_in_working_time(
     assert refused.ephemeral and "Only members with" in refused.content
     await harness.advance_to(START)
     thread = thread_of(sandbox, group)
+    # Shared before Working time: it becomes Working time's focus, and its card is posted then, once.
     shared = await (
         await sandbox.actors.invoke(group.guild, group.facilitator, "tool share", {"name": "abc"})
     ).response()
-    assert "Shared" in shared.content
-    await harness.idle()
-    focus = sandbox.last_message(thread)
-    assert "Working-time focus" in focus.content and "ABC" in focus.embeds[0]["title"]
+    assert "will be the focus of Working time" in shared.content
     while "Working time" not in panel(sandbox, thread).content:
         await (await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label="Next phase")).response()
         await harness.idle()
     working = [m for m in sandbox.channel_messages(thread) if m.content.startswith("**Working time**")]
     assert "Today's SMART tool: **ABC" in working[0].content
+    assert len(tool_cards(sandbox, thread, "ABC")) == 1
+    # Shared during Working time: posted at once.
+    now = await (
+        await sandbox.actors.invoke(group.guild, group.facilitator, "tool share", {"name": "urge log"})
+    ).response()
+    assert "Shared" in now.content
+    await harness.idle()
+    focus = sandbox.last_message(thread)
+    assert "Working-time focus" in focus.content and "Urge Log" in focus.embeds[0]["title"]
+    assert len(tool_cards(sandbox, thread, "ABC")) == 1
 
 
 async def test_next_chooses_the_tool_of_the_next_meeting(sandbox: Sandbox, group: Group, harness: BotHarness) -> None:

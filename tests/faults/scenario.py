@@ -194,7 +194,7 @@ async def set_up(life: Life) -> None:
     # PostgreSQL is a known bug (test_two_processes.py), not what these tests are about.
     await settle(harness)
     planned = await actors.invoke(group.guild, group.coordinator, "rota generate", {"weeks": 1})
-    assert "Planned 2 duty(ies)" in (await planned.response()).content
+    assert "Planned 2 duties for the next 1 week." in (await planned.response()).content
     life.guest = await actors.create_member(group.guild, "kim")
     await settle(harness)
     assert harness.bot is not None

@@ -78,7 +78,8 @@ MOVED_WRITE = pytest.mark.xfail(
     reason="a planned kill point never comes: one of the step's writes (the next event's POST .../scheduled-events, "
     "requested when the meeting ends) was made at an earlier restart instead, so the step makes one write fewer",
 )
-MOVED_WRITE_CASES = range(DELIVERING_CASES) if EVERYTHING else (0, 1)
+# Case 0's plan no longer meets it since the meeting's end posts its feedback button (the dealt points moved).
+MOVED_WRITE_CASES = range(DELIVERING_CASES) if EVERYTHING else (1,)
 
 
 @pytest.mark.parametrize(

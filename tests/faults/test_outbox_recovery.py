@@ -152,7 +152,7 @@ async def test_killed_after_the_panel_was_posted_the_panel_still_follows_the_pha
     assert moved.content == "Moved to the next phase."
     await harness.idle()
     await harness.advance_to(START + timedelta(minutes=10))
-    assert "Check-in (2/7" in panel_text(sandbox, thread), panel_text(sandbox, thread)
+    assert "Check-in (2/6" in panel_text(sandbox, thread), panel_text(sandbox, thread)
 
 
 async def test_a_5xx_at_the_opening_is_retried_and_each_step_posted_once_in_order(
@@ -165,7 +165,7 @@ async def test_a_5xx_at_the_opening_is_retried_and_each_step_posted_once_in_orde
     await harness.advance_to(START + timedelta(minutes=5))  # the 3-minute nudge wakes the bot: it retries
     assert len(threads(group)) == 1
     opening = texts(sandbox, threads(group)[0])
-    assert OPENING in opening[0] and opening[2].startswith("**Welcome** (1/7") and "Facilitator panel" in opening[3]
+    assert OPENING in opening[0] and opening[2].startswith("**Welcome** (1/6") and "Facilitator panel" in opening[3]
     assert len(opening) == len(set(opening)) == 4, opening
 
 
@@ -204,7 +204,7 @@ async def test_steps_queued_behind_a_failing_step_are_never_given_up_untried(
         await harness.bot.delivery.run_due()  # type: ignore[attr-defined]
     thread = threads(group)[0]
     shown = texts(sandbox, thread)
-    assert any(text.startswith("**Welcome** (1/7") for text in shown), shown
+    assert any(text.startswith("**Welcome** (1/6") for text in shown), shown
     assert any("Facilitator panel" in text for text in shown), shown
 
 

@@ -1,4 +1,5 @@
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -9,6 +10,7 @@ import discord
 from typer.testing import CliRunner
 
 from bot.cli import BOT_PERMISSIONS, app
+from bot.domain.tools import default_content_dir
 from bot.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,6 +83,20 @@ def test_check_names_a_broken_tool_file(tmp_path):
     result = run_module("check", env={"TOOLS_CONTENT_DIR": str(content)}, cwd=tmp_path)
     assert result.returncode == 1
     assert "broken.md" in result.stderr
+
+
+def test_check_fails_a_change_planning_tool_without_the_withdrawal_warning(tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(default_content_dir(), content)
+    deads = content / "deads.md"
+    front, body = deads.read_text(encoding="utf-8").split("\n---\n", 1)
+    assert "plans_change: true" in front
+    _warning, rest = body.split("\n\n", 1)
+    deads.write_text(f"{front}\n---\n{rest}", encoding="utf-8")
+    result = run_module("check", env={"TOOLS_CONTENT_DIR": str(content)}, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "deads.md: plans_change:" in result.stderr
+    assert "benzodiazepines" in result.stderr
 
 
 def test_schedule_preview_is_mounted(tmp_path):

@@ -77,13 +77,13 @@ def data_lines(text: str) -> list[str]:
 def test_csv_to_standard_output_is_protected(database_url) -> None:
     result = run(database_url, "export", "participation", *RANGE)
     assert result.exit_code == 0, result.output
-    assert "# schema_version: 1" in result.stdout and "# by: occurrence" in result.stdout
+    assert "# schema_version: 2" in result.stdout and "# by: occurrence" in result.stdout
     rows = list(csv.DictReader(data_lines(result.stdout)))
     assert [row["scope"] for row in rows] == ["group", "group", "group", "total"]
     assert [row["attendees"] for row in rows] == ["10", "*", "10", "25"]  # 12, 2 and 9 people; 23 in all
     assert rows[0]["new_attendees"] == "*" and rows[0]["helpful_mean"] == "*"
     assert NOT_FOR_PUBLICATION not in result.stdout
-    assert "Wrote 4 row(s) to standard output." in result.stderr
+    assert "Wrote 4 rows to standard output." in result.stderr
 
 
 def test_json_by_week_to_a_file_for_chosen_groups(database_url, tmp_path) -> None:

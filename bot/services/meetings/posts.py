@@ -22,9 +22,10 @@ from bot.services.outbox import enqueue
 log = logging.getLogger(__name__)
 
 # Buttons members use during a meeting: checking in (counted, never linked to a name) and feedback.
+FEEDBACK_BUTTON = {"label": "How was today? (anonymous)", "custom_id": "fb:open:{occurrence}", "style": "primary"}
 PHASE_BUTTONS: dict[str, tuple[dict[str, str], ...]] = {
     "welcome": ({"label": "I'm here", "custom_id": "att:here:{occurrence}", "style": "success"},),
-    "closing": ({"label": "How was today? (anonymous)", "custom_id": "fb:open:{occurrence}", "style": "primary"},),
+    "closing": (FEEDBACK_BUTTON,),
 }
 
 
@@ -102,6 +103,13 @@ def anchor_text(title: str, now: datetime) -> str:
 def post(session: AsyncSession, row: MeetingOccurrence, now: datetime, content: str) -> None:
     """Post text into the meeting's thread (through the outbox)."""
     enqueue(session, now, row.guild_id, "message", {"venue": True, "content": content}, occurrence_id=row.id)
+
+
+def post_ended(session: AsyncSession, row: MeetingOccurrence, now: datetime, content: str) -> None:
+    """Post the "meeting has ended" message with the feedback button: a meeting ended early still gets feedback."""
+    button = {**FEEDBACK_BUTTON, "custom_id": FEEDBACK_BUTTON["custom_id"].format(occurrence=row.id)}
+    payload = {"venue": True, "content": content, "buttons": [button]}
+    enqueue(session, now, row.guild_id, "message", payload, occurrence_id=row.id)
 
 
 def alert_coordinators(

@@ -22,6 +22,7 @@ from bot.domain.guild import DEFAULT_CRISIS_TEXT
 from bot.domain.meeting_format import DEFAULT_TEMPLATE, MeetingTemplate, PhaseSpec, opening_statement, phase_prompt
 from bot.domain.meeting_run import PhaseTiming, RunState
 from bot.domain.shards import ShardScope
+from bot.domain.text import plural
 from bot.domain.tool_render import render_share_embed
 from bot.domain.tools import ToolLibrary
 from bot.errors import ConflictError, InvalidInputError, NotFoundError
@@ -40,6 +41,7 @@ from bot.services.meetings.posts import (
     claim,
     panel_payload,
     post,
+    post_ended,
     state_values,
     uses_rota,
 )
@@ -306,8 +308,7 @@ class MeetingRunner:
                         {
                             "user_id": row.facilitator_id,
                             "channel_id": config.facilitators_channel_id if config else None,
-                            "content": f"{left} minute{'s' if left != 1 else ''} left in "
-                            f"{state.phase.title.lower()} ({row.title}).",
+                            "content": f"{plural(left, 'minute')} left in {state.phase.title.lower()} ({row.title}).",
                         },
                         occurrence_id=row.id,
                     )
@@ -489,7 +490,8 @@ class MeetingRunner:
 
     def _phases(self, row: MeetingOccurrence, config: GuildConfig | None) -> list[PhaseSpec]:
         template = self.templates.get(row.template_slug) or self.templates[DEFAULT_TEMPLATE]
-        return template.active_phases(pass_the_hat=config.pass_the_hat_enabled if config else True)
+        # A group that never ran /setup has the default: pass the hat off.
+        return template.active_phases(pass_the_hat=config.pass_the_hat_enabled if config else False)
 
     def _state_of(self, row: MeetingOccurrence, config: GuildConfig | None) -> RunState:
         paused = row.phase_paused_seconds
@@ -552,7 +554,7 @@ class MeetingRunner:
         if not await claim(session, row, state="running", phase_index=row.phase_index, values=values):
             raise ConflictError("The meeting has already ended.")
         closing = note or "This meeting has ended. Thank you for being here; take care until next time."
-        post(session, row, now, closing)
+        post_ended(session, row, now, closing)
         enqueue(
             session,
             now,

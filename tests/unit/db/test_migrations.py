@@ -1,3 +1,5 @@
+from datetime import UTC, datetime
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -5,6 +7,8 @@ from sqlalchemy import inspect, text
 from bot.db.engine import Database
 from bot.db.migrate import downgrade, upgrade
 from bot.db.models import Base
+
+SOME_TIME = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
 
 async def table_names(db: Database) -> set[str]:
@@ -57,5 +61,32 @@ async def test_database_folder_is_created(tmp_path):
     try:
         await upgrade(db)
         assert (tmp_path / "nested" / "deeper" / "x.sqlite3").exists()
+    finally:
+        await db.dispose()
+
+
+async def test_pass_the_hat_goes_off_unless_the_group_wrote_its_own_text(empty_database_url):
+    db = Database(empty_database_url)
+    try:
+        await upgrade(db, "0005")
+        async with db.engine.begin() as connection:
+            for guild_id, hat_text in ((1, None), (2, "Our group collects for the hall: ask the facilitator.")):
+                await connection.execute(
+                    text(
+                        "INSERT INTO guild_config (guild_id, pass_the_hat_text, created_at, updated_at) "
+                        "VALUES (:guild_id, :hat_text, :now, :now)"
+                    ),
+                    {"guild_id": guild_id, "hat_text": hat_text, "now": SOME_TIME},
+                )
+        await upgrade(db)
+        async with db.engine.begin() as connection:
+            await connection.execute(
+                text("INSERT INTO guild_config (guild_id, created_at, updated_at) VALUES (3, :now, :now)"),
+                {"now": SOME_TIME},
+            )
+            enabled = dict(
+                (await connection.execute(text("SELECT guild_id, pass_the_hat_enabled FROM guild_config"))).all()
+            )
+        assert {guild_id: bool(value) for guild_id, value in enabled.items()} == {1: False, 2: True, 3: False}
     finally:
         await db.dispose()

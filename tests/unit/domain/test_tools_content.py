@@ -24,12 +24,15 @@ from bot.domain.tools import (
     EMBED_TOTAL_MAX,
     MODAL_INPUTS_MAX,
     ProgrammePoint,
+    SAFETY_NAME,
     Tool,
     ToolContentError,
+    WITHDRAWAL_WARNING,
     build_library,
     check_library,
     default_content_dir,
     load_library,
+    missing_warning_phrases,
     parse_tool_file,
     reflow_markdown,
 )
@@ -52,6 +55,22 @@ EXPECTED_SLUGS = {
     "smart-goals",
     "enjoyable-absorbing-activities",
     "role-play",
+    "urge-surfing",
+    "lapse-review",
+    "unconditional-other-acceptance",
+    "unconditional-life-acceptance",
+}
+# Every tool that helps a member plan to stop or cut down, or to hold off when an urge comes (issue 12).
+CHANGE_PLANNING_SLUGS = {
+    "change-plan-worksheet",
+    "cost-benefit-analysis",
+    "deads",
+    "disarm",
+    "lapse-review",
+    "role-play",
+    "smart-goals",
+    "stages-of-change",
+    "urge-surfing",
 }
 WORDS_LONG = " ".join(["recovery"] * 600)
 
@@ -178,6 +197,15 @@ def test_every_rendering_fits_discord(tool: Tool):
     blank = render_completed_worksheet(tool, {})
     assert len(blank) == 1
     assert_discord_accepts(blank[0])
+
+    # A change-planning tool warns about withdrawal on the card, in the meeting and on the member's own worksheet.
+    if tool.plans_change:
+        assert tool.withdrawal_warning == WITHDRAWAL_WARNING
+        assert card["description"].startswith(f"**{tool.summary}**\n\n{WITHDRAWAL_WARNING}")
+        assert share["fields"][0] == {"name": SAFETY_NAME, "value": WITHDRAWAL_WARNING, "inline": False}
+        assert blank[0][0]["fields"][0]["value"] == WITHDRAWAL_WARNING
+    else:
+        assert SAFETY_NAME not in str(share) + str(blank)
 
 
 @pytest.mark.parametrize("per_page", [1, 3, 8, 25, 100])
@@ -337,6 +365,17 @@ def test_new_tool_file_is_found_without_code_change(tmp_path):
         ("self acceptance", "unconditional-self-acceptance"),
         ("balance", "lifestyle-balance-pie"),
         ("smart goal", "smart-goals"),
+        ("vaci", "enjoyable-absorbing-activities"),
+        ("VACI", "enjoyable-absorbing-activities"),
+        ("vital absorbing creative interest", "enjoyable-absorbing-activities"),
+        ("urge surfing", "urge-surfing"),
+        ("surf", "urge-surfing"),
+        ("lapse", "lapse-review"),
+        ("slip", "lapse-review"),
+        ("other acceptance", "unconditional-other-acceptance"),
+        ("uoa", "unconditional-other-acceptance"),
+        ("life acceptance", "unconditional-life-acceptance"),
+        ("ula", "unconditional-life-acceptance"),
     ],
 )
 def test_search_forgives_typos(query: str, slug: str):
@@ -442,3 +481,134 @@ def test_content_guide_example_is_a_valid_tool():
     tool = parse_tool_file(f"---\n{example}\n", "gratitude-list.md")
     assert tool.slug == "gratitude-list"
     assert tool_rendering_problems(tool) == []
+
+
+# --- Issue 12: withdrawal warning, new tools, SMART wording ---------------------------------------
+
+FLAGGED = "plans_change: true"
+
+
+def warned_tool(slug: str = "new-tool", warning: str = WITHDRAWAL_WARNING, **overrides: str) -> str:
+    """Return a valid change-planning tool whose explanation starts with `warning`."""
+    text = minimal_tool(slug, when_it_helps=f"when_it_helps: When it is needed.\n{FLAGGED}", **overrides)
+    return text.replace("The explanation members read.", f"{warning}\n\nThe explanation members read.")
+
+
+def test_a_change_planning_tool_without_the_warning_fails_the_check(tmp_path):
+    no_warning = minimal_tool("no-warning", when_it_helps=f"when_it_helps: When it is needed.\n{FLAGGED}")
+    # The warning must open the explanation, where the card shows it first; further down does not count.
+    buried = minimal_tool("buried", when_it_helps=f"when_it_helps: When it is needed.\n{FLAGGED}").replace(
+        "The explanation members read.", f"The explanation members read.\n\n{WITHDRAWAL_WARNING}"
+    )
+    # Half a warning (no opioids, no one to talk to) is not a warning.
+    partial = warned_tool("partial", "Stopping alcohol or benzodiazepines suddenly can be dangerous.")
+    folder = write_folder(
+        tmp_path / "content",
+        {
+            "no-warning.md": no_warning,
+            "buried.md": buried,
+            "partial.md": partial,
+            "good-tool.md": warned_tool("good-tool"),
+        },
+    )
+    problems = check_library(folder)
+    for name in ("no-warning.md", "buried.md", "partial.md"):
+        [problem] = [problem for problem in problems if problem.file == name]
+        assert problem.field == "plans_change"
+        assert WITHDRAWAL_WARNING in problem.message
+    partial_problem = next(problem.message for problem in problems if problem.file == "partial.md")
+    assert "(it does not mention: opioids, a GP or drug and alcohol service, first)" in partial_problem
+    # A tool that would reach members without the warning is not served at all.
+    assert [tool.slug for tool in load_library(folder)] == ["good-tool"]
+
+
+def test_the_warning_is_recognised_in_an_authors_own_words():
+    own_words = (
+        "Please note: if you   have been\nusing *alcohol*, benzos or opiates heavily every day, going cold turkey "
+        "can be life-threatening. See your doctor before you start."
+    )
+    assert missing_warning_phrases(own_words) == []
+    tool = parse_tool_file(warned_tool(warning=own_words), "new-tool.md")
+    assert tool.withdrawal_warning == reflow_markdown(own_words)
+    assert missing_warning_phrases("Talk to your GP first.") == [
+        "alcohol",
+        "benzodiazepines",
+        "opioids",
+        "stopping suddenly",
+        "can be dangerous",
+    ]
+
+
+def test_a_tool_that_sounds_like_change_planning_must_say_which_it_is(tmp_path):
+    unflagged = minimal_tool("unflagged", steps="steps:\n  - Plan how you will cut down over the next week.")
+    declined = minimal_tool(
+        "declined", steps="steps:\n  - Notice when you give up on a hobby.", points="points: [3]\nplans_change: false"
+    )
+    folder = write_folder(tmp_path / "content", {"unflagged.md": unflagged, "declined.md": declined})
+    problems = [problem for problem in check_library(folder) if problem.field == "plans_change"]
+    assert [(problem.file, "'cut down'" in problem.message) for problem in problems] == [("unflagged.md", True)]
+    # Only a guess from the wording: the tool is still served while the author decides.
+    assert sorted(tool.slug for tool in load_library(folder)) == ["declined", "unflagged"]
+
+
+def test_every_shipped_tool_says_whether_it_plans_change_and_the_planning_ones_warn():
+    for path in CONTENT.glob("*.md"):
+        assert "\nplans_change: " in path.read_text(encoding="utf-8"), path.name
+    assert {tool.slug for tool in TOOLS if tool.plans_change} == CHANGE_PLANNING_SLUGS
+    for slug in CHANGE_PLANNING_SLUGS:
+        tool = LIBRARY.get(slug)
+        assert tool is not None
+        assert tool.withdrawal_warning == WITHDRAWAL_WARNING, slug
+    # The warning itself names what the issue asks for.
+    for phrase in ("alcohol", "benzodiazepines", "opioids", "stopping suddenly", "dangerous", "GP", "drug and alcohol"):
+        assert phrase in WITHDRAWAL_WARNING
+
+
+def test_vaci_finds_the_absorbing_activities_tool():
+    found = LIBRARY.find("vaci")
+    assert found is not None
+    assert found.slug == "enjoyable-absorbing-activities"
+    assert "Vital Absorbing Creative Interest" in found.body
+
+
+def test_new_tools_load_with_worksheets_and_fit_their_points():
+    expected = {
+        "urge-surfing": ProgrammePoint.URGES,
+        "lapse-review": ProgrammePoint.THOUGHTS,
+        "unconditional-other-acceptance": ProgrammePoint.THOUGHTS,
+        "unconditional-life-acceptance": ProgrammePoint.THOUGHTS,
+    }
+    for slug, point in expected.items():
+        tool = LIBRARY.get(slug)
+        assert tool is not None, slug
+        assert point in tool.points
+        assert tool.worksheet and tool_rendering_problems(tool) == []
+    usa = LIBRARY.get("unconditional-self-acceptance")
+    assert usa is not None
+    assert "Unconditional Other-Acceptance" in usa.body and "Unconditional Life-Acceptance" in usa.body
+
+
+def test_stages_of_change_shows_the_usual_names_beside_the_plain_ones():
+    tool = LIBRARY.get("stages-of-change")
+    assert tool is not None
+    for plain, usual in (
+        ("Not yet considering change", "precontemplation"),
+        ("Thinking about it", "contemplation"),
+        ("Getting ready", "preparation"),
+        ("Taking action", "action"),
+        ("Keeping it going", "maintenance"),
+    ):
+        assert f"**{plain}** ({usual})" in tool.body
+
+
+def test_content_is_smart_not_twelve_step():
+    for path in CONTENT.glob("*.md"):
+        text = " ".join(path.read_text(encoding="utf-8").casefold().split())
+        for phrase in ("cross-talk", "crosstalk", "powerless", "higher power", "sponsor", "disease"):
+            assert phrase not in text, (path.name, phrase)
+
+
+def test_content_guide_quotes_the_warning_the_bot_checks():
+    guide = (CONTENT.parent / "docs" / "CONTENT_GUIDE.md").read_text(encoding="utf-8")
+    assert " ".join(WITHDRAWAL_WARNING.split()) in " ".join(guide.split())
+    assert "plans_change: false" in guide.split("```\n---\n", 1)[1].split("\n```", 1)[0]

@@ -127,13 +127,10 @@ def spy_on_reads(runner: MeetingRunner, monkeypatch: pytest.MonkeyPatch) -> list
 
 async def configure_guilds(database: Database, clock: FakeClock) -> None:
     config = GuildConfigService(database, clock)
-    await config.update(1, timezone="Europe/London", facilitators_channel_id=102)
+    # Guild 1 passes the hat, guild 2 doesn't (fewer phases: the index of each phase differs).
+    await config.update(1, timezone="Europe/London", facilitators_channel_id=102, pass_the_hat_enabled=True)
     await config.update(2, timezone="Europe/London")
-    async with database.session() as session:
-        row = await session.get(GuildConfig, 2)
-        assert row is not None
-        row.pass_the_hat_enabled = False  # fewer phases: the index of each phase differs
-    # Guild 3 has no settings at all: its meetings run with the defaults.
+    # Guild 3 has no settings at all: its meetings run with the defaults (no pass the hat).
 
 
 async def test_run_timers_reads_only_meetings_with_a_timer_due(
@@ -190,7 +187,7 @@ def random_meetings(rng: random.Random, templates: dict[str, MeetingTemplate]) -
     for _ in range(rng.randint(0, 40)):
         guild_id = rng.choice([1, 2, 3])
         slug = rng.choice(sorted(templates))
-        phases = templates[slug].active_phases(pass_the_hat=guild_id != 2)
+        phases = templates[slug].active_phases(pass_the_hat=guild_id == 1)
         state = rng.choices(["running", "scheduled", "completed", "cancelled"], [6, 2, 1, 1])[0]
         if state == "running":
             starts = NOW - timedelta(minutes=rng.uniform(0, 100) if rng.random() < 0.95 else 150)
@@ -246,3 +243,31 @@ async def test_next_due_finds_what_reading_every_running_meeting_found(
         for reminder in (await session.scalars(select(MeetingReminder))).all():
             reminder.sent_at = NOW
     assert await runner.next_due() == await old_next_due(runner)
+
+
+async def dm_texts(database: Database) -> list[str]:
+    async with database.session() as session:
+        payloads = (await session.scalars(select(Outbox.payload).where(Outbox.kind == "dm"))).all()
+    return [json.loads(payload)["content"] for payload in payloads]
+
+
+async def test_no_warning_for_a_phase_no_longer_than_the_warning(database: Database, clock: FakeClock) -> None:
+    clock.set(NOW)
+    await GuildConfigService(database, clock).update(1, timezone="Europe/London", meetings_channel_id=300)
+    runner = MeetingRunner(database, clock, TEMPLATES)
+    meeting = await runner.start_now(1, facilitator_id=9, template_slug="discussion-60")
+    welcome = TEMPLATES["discussion-60"].phases[0]
+    assert welcome.minutes == welcome.nudge_minutes_before == 3  # "3 minutes left" would be true as it opens
+
+    await runner.tick()
+    clock.set(NOW + timedelta(minutes=2))
+    await runner.tick()
+    assert await dm_texts(database) == []
+    assert await runner.next_due() != NOW  # nothing is waiting to be sent for the welcome
+
+    # A longer phase is still warned, once, three minutes before its end.
+    await runner.control(1, meeting.id, "next", 0, user_id=9)
+    clock.set(NOW + timedelta(minutes=2 + 7))
+    await runner.tick()
+    await runner.tick()
+    assert await dm_texts(database) == ["3 minutes left in check-in (SMART Recovery meeting)."]

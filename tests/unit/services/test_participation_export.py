@@ -174,7 +174,7 @@ async def test_csv_carries_metadata_and_shows_suppressed_cells_as_stars(filled) 
     written = await write_csv(ParticipationExport(filled).rows(request), out, metadata(request, GENERATED), "week")
     lines = out.getvalue().splitlines()
     comments = [line for line in lines if line.startswith("#")]
-    assert "# schema_version: 1" in comments
+    assert "# schema_version: 2" in comments
     assert "# from: 2026-11-01" in comments and "# to: 2026-12-31" in comments and "# by: week" in comments
     assert f"# generated_at: {GENERATED.isoformat()}" in comments
     assert any(line.startswith('# disclosure_control: {"threshold": 8, "rounding": 5') for line in comments)
@@ -190,7 +190,7 @@ async def test_json_is_one_document_with_nulls_for_suppressed_cells(filled) -> N
     out = io.StringIO()
     await write_json(ParticipationExport(filled).rows(request), out, metadata(request, GENERATED), "occurrence")
     document = json.loads(out.getvalue())
-    assert document["metadata"]["schema_version"] == 1 and document["metadata"]["groups"] == "all"
+    assert document["metadata"]["schema_version"] == 2 and document["metadata"]["groups"] == "all"
     assert document["columns"] == columns("occurrence")
     assert document["rows"][0]["new_attendees"] is None and "stamp" not in document
 
@@ -264,7 +264,7 @@ async def test_report_writes_charts_and_a_summary(filled, tmp_path) -> None:
     for name in CHART_FILES.values():
         assert f"]({name})" in summary
     assert NOT_FOR_PUBLICATION not in summary
-    assert "| 11 | 2 | 2 | 0 | 0 | 0 | 0 |" in summary and "| 22 | 3 | 1 | 0 | 1 | 1 | 0 |" in summary
+    assert "| Group 11 | 2 | 2 | 0 | 0 | 0 | 0 |" in summary and "| Group 22 | 3 | 1 | 0 | 1 | 1 | 0 |" in summary
     assert report.total["attendees"] == 55
 
 
