@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_ARGS ?=
+# Test processes: most e2e time is spent waiting on the loopback Discord, so four keep two cores busy.
+TEST_WORKERS ?= 4
 
 .PHONY: run test lint typecheck pytest demo bench migrate check lock clean
 
@@ -27,7 +29,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 demo: $(STAMP)
 	$(BIN)/python -m tests.demo $(DEMO_ARGS)

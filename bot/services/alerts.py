@@ -80,11 +80,7 @@ class AlertService:
             config = await session.get(GuildConfig, guild_id)
             minutes = config.alert_escalation_minutes if config is not None else None
             wait = timedelta(minutes=minutes) if minutes else DEFAULT_ESCALATION
-            running = await session.scalar(
-                select(MeetingOccurrence).where(
-                    MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == "running"
-                )
-            )
+            running = await self._running_meeting(session, guild_id, source_channel_id)
             facilitators = await self._running_facilitators(session, running) if running is not None else ()
             role_id = config.facilitator_role_id if config is not None else None
             # With nobody to mention, a post in the facilitators' channel could sit unseen: tell coordinators at once.
@@ -112,6 +108,22 @@ class AlertService:
             "Alert %s raised in guild %s; running facilitators to notify: %d.", raised.id, guild_id, len(facilitators)
         )
         return raised
+
+    async def _running_meeting(
+        self, session: AsyncSession, guild_id: int, source_channel_id: int | None
+    ) -> MeetingOccurrence | None:
+        """Return the running meeting the alert is about: the one whose thread it came from, else the latest started."""
+        running = (
+            await session.scalars(
+                select(MeetingOccurrence)
+                .where(MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == "running")
+                .order_by(MeetingOccurrence.actual_start.desc())
+            )
+        ).all()
+        for row in running:
+            if source_channel_id is not None and source_channel_id in (row.venue_id, row.channel_id):
+                return row
+        return running[0] if running else None
 
     async def _running_facilitators(self, session: AsyncSession, running: MeetingOccurrence) -> tuple[int, ...]:
         """Return who runs the meeting now: whoever started it, and the rota's lead and co-facilitator."""
@@ -231,15 +243,25 @@ class AlertService:
         return escalated
 
     async def next_due(self) -> datetime | None:
-        """Return when the next untaken alert escalates."""
+        """Return when the next untaken alert escalates, or the next ids are due to be forgotten."""
         async with self._db.session() as session:
-            return await session.scalar(
+            escalation = await session.scalar(
                 select(func.min(FacilitatorAlert.escalate_at)).where(
                     FacilitatorAlert.state == "open",
                     FacilitatorAlert.escalated.is_(False),
                     in_scope(FacilitatorAlert.guild_id, self.scope),
                 )
             )
+            oldest_ids = await session.scalar(
+                select(func.min(FacilitatorAlert.raised_at)).where(
+                    or_(FacilitatorAlert.member_id.is_not(None), FacilitatorAlert.taken_by.is_not(None)),
+                    in_scope(FacilitatorAlert.guild_id, self.scope),
+                )
+            )
+        # Just past the day, since the purge forgets ids of alerts raised strictly more than a day ago.
+        forget = oldest_ids + ID_RETENTION + timedelta(seconds=1) if oldest_ids is not None else None
+        due = [when for when in (escalation, forget) if when is not None]
+        return min(due) if due else None
 
     async def set_escalation_minutes(self, guild_id: int, minutes: int) -> None:
         """Set how long an alert waits for a facilitator before the coordinators are alerted."""

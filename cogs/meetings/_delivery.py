@@ -78,9 +78,13 @@ class Delivery:
         while True:
             started = self.bot.clock.now()
             try:
+                # First and on its own: a member's call for help must escalate even if another timer keeps failing.
+                await self.bot.services.alerts.tick()
+            except Exception:
+                log.exception("Escalating alerts failed.")
+            try:
                 await self.bot.services.meetings.tick()
                 await self.bot.services.rota_timers.tick()
-                await self.bot.services.alerts.tick()
                 await self.flush()
             except Exception:
                 # A timer has no user to apologise to: log it; the next wake-up retries what is still due.

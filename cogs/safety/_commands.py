@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALERT_MAX = 500
+NOWHERE_TO_ALERT = (
+    "I'm sorry: this group has no channel set up where I can alert the facilitators or coordinators, so I "
+    "couldn't reach anyone. Please message a facilitator directly (and let them know `/setup` needs finishing). "
+    "If you are in danger right now, use `/crisis` for the numbers to call."
+)
 
 
 def take_view(alert_id: int) -> discord.ui.View:
@@ -58,18 +63,27 @@ class Safety(commands.Cog):
         """Reach the facilitators running the meeting (else the facilitator role); coordinators if nobody takes it."""
         gid = guild_id(interaction)
         settings = await self.bot.services.guild_config.get(gid)
-        settings.require("facilitators_channel_id")
         channel = self.bot.get_channel(settings.facilitators_channel_id or 0)
-        if not isinstance(channel, discord.TextChannel):
-            await reply(interaction, "I can't reach the facilitators' channel. Please tell a coordinator.")
+        reachable = isinstance(channel, discord.TextChannel)
+        if not reachable and settings.coordinators_channel_id is None:
+            await reply(interaction, NOWHERE_TO_ALERT)
             return
         # Several requests follow (the post, DMs): answer "thinking" first so the member is never left waiting.
         await interaction.response.defer(ephemeral=True, thinking=True)
         alert = await self.bot.services.alerts.raise_alert(gid, interaction.user.id, interaction.channel_id)
-        post = await self._post(channel, alert, interaction, text, share_name)
-        reached = await self._dm_facilitators(alert, post, text) if post is not None else 0
+        post = None
+        if isinstance(channel, discord.TextChannel):
+            post = await self._post(channel, alert, interaction, text, share_name)
+        else:
+            log.warning("Alert %s: the facilitators' channel is not reachable; alerting coordinators now.", alert.id)
+            await self.bot.services.alerts.escalate_now(alert.id)
+        # The running facilitators are DMed even when the post failed: the DM does not need it.
+        reached = await self._dm_facilitators(alert, post, text)
         self.bot.delivery.kick()  # type: ignore[attr-defined]
-        await reply(interaction, self._answer(alert, post is not None, reached))
+        coordinators = settings.coordinators_channel_id is not None
+        await reply(
+            interaction, self._answer(alert, posted=post is not None, reached=reached, coordinators=coordinators)
+        )
 
     async def _post(
         self,
@@ -112,11 +126,11 @@ class Safety(commands.Cog):
             await self.bot.services.alerts.escalate_now(alert.id)
         return message
 
-    async def _dm_facilitators(self, alert: RaisedAlert, post: discord.Message, text: str | None) -> int:
+    async def _dm_facilitators(self, alert: RaisedAlert, post: discord.Message | None, text: str | None) -> int:
         """DM each facilitator running the meeting (busy running it, they may miss the channel); return how many."""
         content = facilitator_dm(
             meeting_title=alert.meeting_title,
-            post_url=post.jump_url,
+            post_url=post.jump_url if post is not None else None,
             text=discord.utils.escape_mentions(text) if text else None,
         )
         reached = 0
@@ -131,18 +145,21 @@ class Safety(commands.Cog):
         return reached
 
     @staticmethod
-    def _answer(alert: RaisedAlert, posted: bool, reached: int) -> str:
+    def _answer(alert: RaisedAlert, *, posted: bool, reached: int, coordinators: bool) -> str:
         """Return what the member is told: who was alerted, and what happens next."""
-        if not posted:
-            told = "I couldn't post in the facilitators' channel, so I've alerted the coordinators instead."
+        dm = " I've also sent the facilitator running the meeting a private message." if reached else ""
+        if not posted and coordinators:
+            told = f"I couldn't post in the facilitators' channel, so I've alerted the coordinators.{dm}"
+        elif not posted and reached:
+            told = "I've sent the facilitator running the meeting a private message."
+        elif not posted:
+            return NOWHERE_TO_ALERT
         elif alert.facilitator_ids:
             who = "facilitator" if len(alert.facilitator_ids) == 1 else "facilitators"
             told = f"I've alerted the {who} running the meeting"
             told += " by private message and in their channel." if reached else " in their channel."
-        elif alert.facilitator_role_id:
-            told = "I've alerted the facilitators in their private channel."
         else:
-            told = "I've alerted the coordinators."
+            told = "I've alerted the facilitators in their private channel."
         return (
             f"{told} I'll message you privately as soon as someone has it (if your DMs are open). "
             "Thank you for telling us. If you are in danger right now, use `/crisis` for the numbers to call."

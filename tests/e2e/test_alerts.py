@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import discord
 import pytest
 from sqlalchemy import select
 
@@ -195,3 +196,45 @@ async def test_the_alert_text_is_never_stored(sandbox: Sandbox, group: Group, ha
     await harness.stop()
     for path in tmp_path.glob("bot.sqlite3*"):
         assert b"zebra-marker-7731" not in path.read_bytes(), path.name
+
+
+async def test_an_unpingable_facilitator_role_calls_the_coordinators_at_once(
+    sandbox: Sandbox, group: Group, harness: BotHarness
+) -> None:
+    await harness.start()
+    await configure(sandbox, group)
+    await sandbox.actors.edit_role(group.guild, group.facilitator_role, mentionable=False)  # changed by hand later
+    await alert(sandbox, group, group.member)
+    await harness.idle()
+    [escalation] = alert_posts(sandbox, group.coordinators)
+    assert "could not alert a facilitator" in escalation.content
+    assert escalation.mention_roles == [group.coordinator_role.id]
+
+
+async def test_when_the_facilitators_channel_refuses_the_post_coordinators_and_the_running_facilitator_hear(
+    sandbox: Sandbox, group: Group, harness: BotHarness
+) -> None:
+    await harness.start()
+    await configure(sandbox, group)
+    await start_meeting(sandbox, group, harness)
+    bot_role = next(role for role in group.guild.roles.values() if role.bot_id == sandbox.state.bot.id)
+    await sandbox.actors.set_overwrite(group.facilitators, bot_role, deny=discord.Permissions(send_messages=True))
+    told = await alert(sandbox, group, group.member, text=SECRET)
+    assert "alerted the coordinators" in told and "private message" in told
+    await harness.idle()
+    assert alert_posts(sandbox, group.facilitators) == []
+    assert [m for m in sandbox.dms(group.facilitator) if SECRET in m.content]
+    [escalation] = alert_posts(sandbox, group.coordinators)
+    assert f"<@&{group.coordinator_role.id}>" in escalation.content
+
+
+async def test_with_no_channel_to_alert_the_member_is_told_plainly(
+    sandbox: Sandbox, group: Group, harness: BotHarness
+) -> None:
+    await harness.start()
+    saved = await (
+        await sandbox.actors.invoke(group.guild, group.admin, "setup configure", {"timezone": "Europe/London"})
+    ).response()
+    assert saved.content.startswith("Saved.")
+    told = await alert(sandbox, group, group.member)
+    assert "couldn't reach anyone" in told and "/crisis" in told

@@ -50,6 +50,7 @@ async def test_two_services_taking_the_same_alert_have_exactly_one_winner(databa
 async def test_an_alert_escalates_at_the_groups_wait_and_only_once(database, clock: FakeClock) -> None:
     alerts = await configured(database, clock)
     await alerts.set_escalation_minutes(GUILD, 3)
+    raised_at = clock.now()
     raised = await alerts.raise_alert(GUILD, MEMBER, 20)
     assert await alerts.next_due() == clock.now() + timedelta(minutes=3)
     clock.advance(minutes=2, seconds=59)
@@ -58,16 +59,21 @@ async def test_an_alert_escalates_at_the_groups_wait_and_only_once(database, clo
     assert await alerts.tick() == 1
     assert await alerts.tick() == 0
     assert await outbox(database, "alert_escalate") == [{"alert_id": raised.id, "minutes": 3}]
-    assert await alerts.next_due() is None
+    # Next, only the member's id is due to be forgotten (they have not been told yet: nobody took it).
+    assert await alerts.next_due() == raised_at + timedelta(days=1, seconds=1)
 
 
 async def test_a_taken_alert_never_escalates(database, clock: FakeClock) -> None:
     alerts = await configured(database, clock)
+    raised_at = clock.now()
     raised = await alerts.raise_alert(GUILD, MEMBER, 20)
     await alerts.take(GUILD, raised.id, 1)
     clock.advance(minutes=30)
-    assert await alerts.next_due() is None
+    assert await alerts.next_due() == raised_at + timedelta(days=1, seconds=1)  # forgetting who took it
     assert await alerts.tick() == 0
+    clock.set(raised_at + timedelta(days=1, seconds=1))
+    await alerts.tick()
+    assert await alerts.next_due() is None
 
 
 async def test_with_nobody_to_mention_coordinators_are_called_at_once(database, clock: FakeClock) -> None:

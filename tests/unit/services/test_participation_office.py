@@ -65,8 +65,18 @@ async def test_the_report_is_written_under_disclosure_control(office, database, 
     assert report.summary == tmp_path / SUMMARY and len(report.charts) == 4
     assert report.total["attendees"] == 5  # the all-groups total: rounded, not hidden
     assert report.figure("attendees") == "fewer than 8"  # but shown as what it is: a small number
-    assert report.groups == ({"guild_id": "11", "name": "Group 11", "meetings": 1, "meetings_held": 1, "missed_no_facilitator": 0,
-                              "missed_bot_down": 0, "missed_cancelled": 0, "missed_other": 0},)  # fmt: skip
+    assert report.groups == (
+        {
+            "guild_id": "11",
+            "name": "Group 11",
+            "meetings": 1,
+            "meetings_held": 1,
+            "missed_no_facilitator": 0,
+            "missed_bot_down": 0,
+            "missed_cancelled": 0,
+            "missed_other": 0,
+        },
+    )
 
 
 def test_month_and_ordinal_helpers() -> None:
