@@ -69,6 +69,14 @@ def settings_embed(settings: GuildSettings) -> discord.Embed:
     return embed
 
 
+def unpingable_staff_roles(guild: discord.Guild | None, settings: GuildSettings) -> list[str]:
+    """Return the facilitator and coordinator roles an alert could not ping (Discord pings mentionable roles)."""
+    if guild is None:
+        return []
+    roles = [guild.get_role(role_id or 0) for role_id in (settings.facilitator_role_id, settings.coordinator_role_id)]
+    return [role.mention for role in roles if role is not None and not role.mentionable]
+
+
 async def make_pingable(roles: list[discord.Role]) -> str:
     """Make the staff roles mentionable, so an alert's ping reaches them; return a warning for any it could not."""
     stuck = []
@@ -187,6 +195,12 @@ class Setup(commands.GroupCog, group_name="setup", group_description="Configure 
             if missing
             else ""
         )
+        unpingable = unpingable_staff_roles(interaction.guild, settings)
+        if unpingable:
+            text = (
+                f"{text}\n⚠️ Alerts cannot ping {', '.join(unpingable)}: run `/setup configure` with the role again "
+                '(I\'ll make it mentionable), or turn on "Allow anyone to @mention this role" in Server Settings.'
+            ).strip()
         await reply(interaction, with_crisis_note(text, settings), embed=settings_embed(settings))
 
     # Answered with a form, which Discord accepts only as the initial response: never deferred.

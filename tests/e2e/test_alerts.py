@@ -238,3 +238,16 @@ async def test_with_no_channel_to_alert_the_member_is_told_plainly(
     assert saved.content.startswith("Saved.")
     told = await alert(sandbox, group, group.member)
     assert "couldn't reach anyone" in told and "/crisis" in told
+
+
+async def test_setup_show_warns_when_a_staff_role_cannot_be_pinged(
+    sandbox: Sandbox, group: Group, harness: BotHarness
+) -> None:
+    await harness.start()
+    await configure(sandbox, group)
+    assert group.guild.roles[group.facilitator_role.id].mentionable  # configure made it so
+    shown = await (await sandbox.actors.invoke(group.guild, group.admin, "setup show")).response()
+    assert "cannot ping" not in shown.content
+    await sandbox.actors.edit_role(group.guild, group.coordinator_role, mentionable=False)
+    shown = await (await sandbox.actors.invoke(group.guild, group.admin, "setup show")).response()
+    assert f"Alerts cannot ping <@&{group.coordinator_role.id}>" in shown.content

@@ -70,7 +70,8 @@ async def test_pass_the_hat_goes_off_unless_the_group_wrote_its_own_text(empty_d
     try:
         await upgrade(db, "0005")
         async with db.engine.begin() as connection:
-            for guild_id, hat_text in ((1, None), (2, "Our group collects for the hall: ask the facilitator.")):
+            own_text = "Our group collects for the hall: ask the facilitator."
+            for guild_id, hat_text in ((1, None), (2, own_text), (4, None)):
                 await connection.execute(
                     text(
                         "INSERT INTO guild_config (guild_id, pass_the_hat_text, created_at, updated_at) "
@@ -78,6 +79,16 @@ async def test_pass_the_hat_goes_off_unless_the_group_wrote_its_own_text(empty_d
                     ),
                     {"guild_id": guild_id, "hat_text": hat_text, "now": SOME_TIME},
                 )
+            # Group 4 is in a meeting while the upgrade runs: its phases must not shift under it.
+            await connection.execute(
+                text(
+                    "INSERT INTO meeting_occurrence (guild_id, local_start, starts_at, ends_at, state, title, "
+                    "template_slug, location_kind, channel_id, event_requested, phase_nudged, phase_timings, "
+                    "started_late, no_facilitator_alerted, created_at) VALUES (4, '2026-12-01T19:00:00', :now, :now, "
+                    "'running', 'Tuesday', 'standard-90', 'text', 9, false, false, '[]', false, false, :now)"
+                ),
+                {"now": SOME_TIME},
+            )
         await upgrade(db)
         async with db.engine.begin() as connection:
             await connection.execute(
@@ -87,6 +98,6 @@ async def test_pass_the_hat_goes_off_unless_the_group_wrote_its_own_text(empty_d
             enabled = dict(
                 (await connection.execute(text("SELECT guild_id, pass_the_hat_enabled FROM guild_config"))).all()
             )
-        assert {guild_id: bool(value) for guild_id, value in enabled.items()} == {1: False, 2: True, 3: False}
+        assert {guild_id: bool(value) for guild_id, value in enabled.items()} == {1: False, 2: True, 3: False, 4: True}
     finally:
         await db.dispose()

@@ -24,10 +24,19 @@ def upgrade() -> None:
     # Coordinators had no way to switch pass the hat until now, so "on" was never their choice; a group that wrote
     # its own hat text did choose it and keeps it.
     guild_config = sa.table(
-        "guild_config", sa.column("pass_the_hat_enabled", sa.Boolean()), sa.column("pass_the_hat_text", sa.Text())
+        "guild_config",
+        sa.column("guild_id", sa.BigInteger()),
+        sa.column("pass_the_hat_enabled", sa.Boolean()),
+        sa.column("pass_the_hat_text", sa.Text()),
     )
+    occurrence = sa.table("meeting_occurrence", sa.column("guild_id", sa.BigInteger()), sa.column("state", sa.String()))
+    # A meeting running across the upgrade works out its phases from this setting: switching it under the meeting
+    # would shift them (as `/setup pass-the-hat` refuses to), so such a group keeps it until a coordinator changes it.
+    running = sa.select(occurrence.c.guild_id).where(occurrence.c.state == "running")
     op.execute(
-        guild_config.update().where(guild_config.c.pass_the_hat_text.is_(None)).values(pass_the_hat_enabled=sa.false())
+        guild_config.update()
+        .where(guild_config.c.pass_the_hat_text.is_(None), guild_config.c.guild_id.not_in(running))
+        .values(pass_the_hat_enabled=sa.false())
     )
 
     with op.batch_alter_table("rota_assignment", schema=None) as batch_op:
