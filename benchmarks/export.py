@@ -62,7 +62,7 @@ def pending_reason() -> str | None:
     """Return why the export cannot be measured yet (its code is still being written), or None."""
     try:
         import bot.cli_export
-        import bot.services.participation_export
+        import bot.services.participation.export
     except ImportError as exc:
         return f"the participation export is not there yet ({exc})"
     if not hasattr(bot.cli_export, "_export"):
@@ -172,7 +172,7 @@ def seed(path: Path, size: Size) -> dict[str, int]:
 
 def raw_sql(by: str) -> str:
     """Return the plain SQL giving the export's rows, built from the export's own column lists."""
-    from bot.services.participation_export import OCCURRENCE_FACTS, PEOPLE_COLUMNS
+    from bot.services.participation.export import OCCURRENCE_FACTS, PEOPLE_COLUMNS
 
     where = "finalised_at IS NOT NULL AND local_date >= ? AND local_date <= ?"
     if by == "occurrence":
@@ -203,7 +203,7 @@ def time_raw(path: Path, by: str, start: date, end: date) -> tuple[float, int]:
 def time_export(path: Path, by: str, start: date, end: date) -> tuple[float, int]:
     from benchmarks.common import sqlite_url
     from bot.cli_export import _export
-    from bot.services.participation_export import ExportRequest
+    from bot.services.participation.export import ExportRequest
 
     request = ExportRequest(start, end, (), by)
     with open(os.devnull, "w", encoding="utf-8") as sink:
@@ -215,9 +215,6 @@ def time_export(path: Path, by: str, start: date, end: date) -> tuple[float, int
 def measure(path: Path, by: str, repeats: int, start: date, end: date) -> dict[str, Any]:
     """Time the raw query and the export alternately in this process; report medians and memory."""
     # Import everything first: the figures exclude interpreter start-up and imports.
-    import bot.cli_export
-    import bot.services.participation
-    import bot.services.participation_export  # noqa: F401
     from benchmarks import fixes
 
     fixes.apply(fixes.requested("export"))
@@ -238,7 +235,7 @@ def write_output(path: Path, by: str, start: date, end: date, out: Path) -> int:
     from benchmarks import fixes
     from benchmarks.common import sqlite_url
     from bot.cli_export import _export
-    from bot.services.participation_export import ExportRequest
+    from bot.services.participation.export import ExportRequest
 
     fixes.apply(fixes.requested("export"))
     with out.open("w", encoding="utf-8", newline="") as handle:

@@ -22,8 +22,8 @@ from bot.domain.text import plural
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from bot.services.participation_export import ExportRequest
-    from bot.services.participation_office import OfficeService
+    from bot.services.participation.export import ExportRequest
+    from bot.services.participation.office import OfficeService
 
 T = TypeVar("T")
 
@@ -87,7 +87,7 @@ def participation(
     min_people: MinPeopleOption = 8,
 ) -> None:
     """Write anonymised participation figures as CSV or JSON, with disclosure control on by default."""
-    from bot.services.participation_export import ExportRequest
+    from bot.services.participation.export import ExportRequest
 
     if fmt not in ("csv", "json"):
         raise _fail("--format must be csv or json.")
@@ -121,7 +121,7 @@ def report(
     min_people: MinPeopleOption = 8,
 ) -> None:
     """Write charts (attendance, new vs returning, meetings held vs missed, feedback) and summary.md."""
-    from bot.services.participation_export import ExportRequest
+    from bot.services.participation.export import ExportRequest
 
     policy = _policy(exact, threshold, rounding, min_people)
     try:
@@ -169,7 +169,7 @@ def office_clear(ctx: typer.Context) -> None:
 def _office(ctx: typer.Context, action: Callable[[OfficeService], Awaitable[T]]) -> T:
     from bot.clock import SystemClock
     from bot.db.engine import Database
-    from bot.services.participation import ParticipationService
+    from bot.services.participation.service import ParticipationService
 
     async def run() -> T:
         database = Database(_database_url(ctx))
@@ -185,8 +185,8 @@ def _office(ctx: typer.Context, action: Callable[[OfficeService], Awaitable[T]])
 async def _export(url: str, request: ExportRequest, fmt: str, handle: TextIO) -> int:
     from bot.clock import SystemClock
     from bot.db.engine import Database
-    from bot.services.participation import ParticipationService
-    from bot.services.participation_export import ParticipationExport, metadata, write_csv, write_json
+    from bot.services.participation.export import ParticipationExport, metadata, write_csv, write_json
+    from bot.services.participation.service import ParticipationService
 
     database = Database(url)
     clock = SystemClock()
@@ -206,8 +206,8 @@ async def _export(url: str, request: ExportRequest, fmt: str, handle: TextIO) ->
 async def _report(url: str, request: ExportRequest, out: Path) -> Path:
     from bot.clock import SystemClock
     from bot.db.engine import Database
-    from bot.services.participation import ParticipationService
-    from bot.services.participation_report import build_report
+    from bot.services.participation.report import build_report
+    from bot.services.participation.service import ParticipationService
 
     database = Database(url)
     clock = SystemClock()

@@ -1,4 +1,4 @@
-"""The bot: owns the database, the scheduler and the services, and loads every cog."""
+"""The bot: owns the database, the scheduler, the services and the delivery, and loads every cog."""
 
 from __future__ import annotations
 
@@ -15,14 +15,17 @@ from discord.ext import commands
 import cogs
 from bot.clock import Clock, SystemClock
 from bot.db.engine import Database
+from bot.delivery.delivery import Delivery
 from bot.scheduler import Scheduler
 from bot.services.registry import Services
 from bot.settings import Settings
-from cogs._replies import defer_when_slow
+from cogs.shared import defer_when_slow, report_error
 
 log = logging.getLogger(__name__)
 
 COMMAND_HASH_KEY = "command_tree_hash:{scope}"
+# Modules under `cogs/` that are not cogs: the helpers every cog shares.
+NOT_COGS = frozenset({"shared"})
 
 
 def bot_intents() -> discord.Intents:
@@ -38,11 +41,11 @@ def bot_intents() -> discord.Intents:
 
 
 def cog_extensions() -> list[str]:
-    """Return every cog module or package under `cogs/`, skipping `_private` ones."""
+    """Return every cog module or package under `cogs/`, skipping `_private` ones and the shared helpers."""
     return sorted(
         f"{cogs.__name__}.{module.name}"
         for module in pkgutil.iter_modules(cogs.__path__)
-        if not module.name.startswith("_")
+        if not module.name.startswith("_") and module.name not in NOT_COGS
     )
 
 
@@ -61,6 +64,12 @@ class SmartTree(app_commands.CommandTree["SmartBot"]):
             if extras.get("auto_defer", True):
                 defer_when_slow(interaction, ephemeral=bool(extras.get("ephemeral", True)))
         return True
+
+    async def on_error(
+        self, interaction: discord.Interaction[SmartBot], error: app_commands.AppCommandError, /
+    ) -> None:
+        """Answer every app-command error ephemerally (see `cogs/_errors.py` for what users are told)."""
+        await report_error(interaction, error)
 
 
 class SmartBot(commands.AutoShardedBot):
@@ -92,6 +101,8 @@ class SmartBot(commands.AutoShardedBot):
         self.services = Services.build(
             database, self.clock, tools_dir=settings.tools_content_dir, scope=settings.shard_scope()
         )
+        # The one way from what services decided (the outbox) to Discord; every cog and timer reaches it here.
+        self.delivery: Delivery = Delivery(self)
 
     async def setup_hook(self) -> None:
         """Load the cogs, sync the command tree when it changed, and start the scheduler."""

@@ -11,12 +11,12 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.db.urls import DEFAULT_DATABASE_URL, sqlite_path_of
 from bot.domain.shards import ShardScope
 
 log = logging.getLogger(__name__)
 
 SETUP_GUIDE = "docs/DISCORD_SETUP.md"
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/smartbot.sqlite3"
 SUPPORTED_DB_PREFIXES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 
 
@@ -90,17 +90,6 @@ class Settings(BaseSettings):
     def sqlite_path(self) -> Path | None:
         """Return the SQLite database file, or None for PostgreSQL and in-memory databases."""
         return sqlite_path_of(self.database_url)
-
-
-def sqlite_path_of(url: str) -> Path | None:
-    """Return the file behind a SQLite URL, or None when there is no file."""
-    prefix = "sqlite+aiosqlite:///"
-    if not url.startswith(prefix):
-        return None
-    path = url.removeprefix(prefix).split("?", 1)[0]
-    if not path or path == ":memory:":
-        return None
-    return Path(path)
 
 
 @dataclass(frozen=True)

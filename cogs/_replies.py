@@ -11,6 +11,7 @@ from discord import app_commands
 from discord.utils import MISSING
 
 from bot.domain.text import MESSAGE_LIMIT, split_text
+from cogs._discord_private import has_response, install_response
 
 log = logging.getLogger(__name__)
 
@@ -141,11 +142,11 @@ def defer_when_slow(interaction: discord.Interaction[Any], *, ephemeral: bool = 
 
     `ephemeral` says how the answer will be shown: a command deferred with "thinking" shows it that way.
     """
-    if getattr(interaction, "_cs_response", None) is not None:
+    if has_response(interaction):
         return  # something already holds the response object: never swap it from under them
     response = PatientResponse(interaction, ephemeral=ephemeral)
-    # `Interaction.response` is a cached slot: filling the slot first makes every handler use this object.
-    setattr(interaction, "_cs_response", response)  # noqa: B010
+    # `Interaction.response` is cached: installing ours before anyone reads it makes every handler use this object.
+    install_response(interaction, response)
     response.arm(AUTO_DEFER_AFTER)
 
 

@@ -9,11 +9,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import SmartBot
+from bot.domain.discord_ids import mention_channel, mention_role
 from bot.domain.guild import CRISIS_TEXT_MAX, FIELD_LABELS, GuildSettings, PASS_THE_HAT_TEXT_MAX, search_zones
 from bot.domain.meeting_format import DEFAULT_HAT_TEXT
 from bot.domain.text import plural, split_text
-from cogs._errors import BotModal
-from cogs._replies import guild_id, reply
+from cogs.shared import BotModal, guild_id, reply
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +22,11 @@ FIELD_VALUE_LIMIT = 1024
 
 
 def _channel(value: int | None) -> str:
-    return f"<#{value}>" if value else NOT_SET
+    return mention_channel(value) if value else NOT_SET
 
 
 def _role(value: int | None) -> str:
-    return f"<@&{value}>" if value else NOT_SET
+    return mention_role(value) if value else NOT_SET
 
 
 def with_crisis_note(text: str, settings: GuildSettings) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
-from bot.settings import sqlite_path_of
+from bot.db.urls import sqlite_path_of
 
 log = logging.getLogger(__name__)
 

@@ -19,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bot.domain.states import OutboxState
+
 # Named constraints keep migrations reproducible and let SQLite batch mode find them again.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -186,7 +188,7 @@ class Outbox(Base):
     occurrence_id: Mapped[int | None] = mapped_column(ForeignKey("meeting_occurrence.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(30))
     payload: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(10), index=True, default="pending")
+    state: Mapped[str] = mapped_column(String(10), index=True, default=OutboxState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(String(200))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.domain.discord_ids import mention_channel, mention_user, timestamp
+
 # Lines of an alert post that describe the member's call (who, and what they wrote); escalation repeats them.
 BODY_PREFIXES = ("From:", "> ")
 
@@ -23,7 +25,7 @@ def facilitators_post(
 ) -> str:
     """Return the alert posted in the facilitators' channel."""
     where = f" during **{meeting_title}**" if meeting_title else ""
-    source = f", from <#{source_channel_id}>" if source_channel_id else ""
+    source = f", from {mention_channel(source_channel_id)}" if source_channel_id else ""
     lines = [f"🚨 {mentions + ' ' if mentions else ''}A member asked for a facilitator's attention{where}{source}."]
     lines.append(f"From: {member_mention}" if member_mention else "From: a member who chose to stay anonymous.")
     if text:
@@ -46,7 +48,7 @@ def facilitator_dm(*, meeting_title: str | None, post_url: str | None, text: str
 def escalation_post(*, role_mention: str | None, minutes: int, raised_at: datetime, body: str) -> str:
     """Return the alert posted in the coordinators' channel when no facilitator took it in time."""
     who = f"{role_mention} " if role_mention else ""
-    raised = f"<t:{int(raised_at.timestamp())}:R>"
+    raised = timestamp(raised_at, "R")
     if minutes:
         why = f"No facilitator has taken a member's call for help after {minutes} minute{'s' if minutes != 1 else ''}"
     else:
@@ -65,4 +67,4 @@ def body_of(post: str) -> str:
 
 def taken_line(user_id: int, taken_at: datetime) -> str:
     """Return the line added to every alert post once a facilitator has taken it."""
-    return f"✅ <@{user_id}> is on it (since <t:{int(taken_at.timestamp())}:t>)."
+    return f"✅ {mention_user(user_id)} is on it (since {timestamp(taken_at, 't')})."

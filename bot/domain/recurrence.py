@@ -41,6 +41,7 @@ _RULE_PARTS = frozenset(("FREQ", "UNTIL", "COUNT", "INTERVAL", "WKST", "BYSETPOS
     f"BY{unit}" for unit in ("SECOND", "MINUTE", "HOUR", "DAY", "MONTHDAY", "YEARDAY", "WEEKNO", "MONTH")
 )
 _RRULE_PREFIX = "RRULE:"
+_RRULE_EXAMPLE = "e.g. FREQ=WEEKLY;BYDAY=MO;BYHOUR=19;BYMINUTE=0"
 _UNTIL_FORMATS = {15: "%Y%m%dT%H%M%S", 16: "%Y%m%dT%H%M%SZ"}
 _TIME_RE = re.compile(r"(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -132,28 +133,51 @@ def parse_zone(name: str) -> ZoneInfo:
 
 def parse_rrule(text: str) -> str:
     """Return `text` as a stored RRULE (no "RRULE:" prefix, upper case), or raise RecurrenceError saying why."""
+    parts = _rule_parts(text)
+    _check_frequency(parts)
+    _check_limits(parts)
+    normalised = ";".join(f"{key}={value}" for key, value in parts.items())
+    _check_expandable(normalised, text)
+    return normalised
+
+
+def _rule_text(text: str) -> str:
+    """Return the rule in upper case without its "RRULE:" prefix, refusing an empty one or one with spaces."""
     cleaned = text.strip()
     if cleaned[: len(_RRULE_PREFIX)].upper() == _RRULE_PREFIX:
         cleaned = cleaned[len(_RRULE_PREFIX) :]
     cleaned = cleaned.upper()
-    example = "e.g. FREQ=WEEKLY;BYDAY=MO;BYHOUR=19;BYMINUTE=0"
     if not cleaned or any(char.isspace() for char in cleaned):
-        raise RecurrenceError(f"Recurrence rule {_echo(text)} isn't valid: give one RFC 5545 RRULE, {example}.")
+        raise RecurrenceError(f"Recurrence rule {_echo(text)} isn't valid: give one RFC 5545 RRULE, {_RRULE_EXAMPLE}.")
+    return cleaned
+
+
+def _rule_parts(text: str) -> dict[str, str]:
+    """Split an RRULE into its NAME=VALUE parts, upper case and in order, refusing unknown or repeated names."""
     parts: dict[str, str] = {}
-    for part in cleaned.split(";"):
+    for part in _rule_text(text).split(";"):
         key, sep, value = part.partition("=")
         if not sep or not key or not value:
-            raise RecurrenceError(f"Recurrence rule part {_echo(part)} isn't NAME=VALUE ({example}).")
+            raise RecurrenceError(f"Recurrence rule part {_echo(part)} isn't NAME=VALUE ({_RRULE_EXAMPLE}).")
         if key not in _RULE_PARTS:
-            raise RecurrenceError(f"Recurrence rule part {_echo(key)} isn't part of RFC 5545 ({example}).")
+            raise RecurrenceError(f"Recurrence rule part {_echo(key)} isn't part of RFC 5545 ({_RRULE_EXAMPLE}).")
         if key in parts:
             raise RecurrenceError(f"Recurrence rule gives {key} twice.")
         parts[key] = value
-    freq = parts.get("FREQ")
-    if freq not in ALLOWED_FREQUENCIES:
+    return parts
+
+
+def _check_frequency(parts: dict[str, str]) -> None:
+    """Refuse a rule without FREQ or repeating more often than daily."""
+    if parts.get("FREQ") not in ALLOWED_FREQUENCIES:
         raise RecurrenceError(
-            f"Recurrence rule needs FREQ=DAILY, WEEKLY, MONTHLY or YEARLY (meetings repeat at most daily), {example}."
+            "Recurrence rule needs FREQ=DAILY, WEEKLY, MONTHLY or YEARLY (meetings repeat at most daily), "
+            f"{_RRULE_EXAMPLE}."
         )
+
+
+def _check_limits(parts: dict[str, str]) -> None:
+    """Refuse a bad INTERVAL or COUNT, both COUNT and UNTIL, or an UNTIL that is no date-time."""
     for key in ("INTERVAL", "COUNT"):
         if key in parts and not (parts[key].isdigit() and int(parts[key]) >= 1):
             raise RecurrenceError(f"Recurrence rule {key} must be a whole number of at least 1.")
@@ -161,15 +185,19 @@ def parse_rrule(text: str) -> str:
         raise RecurrenceError("Recurrence rule may give COUNT or UNTIL, not both.")
     if "UNTIL" in parts:
         _parse_until(parts["UNTIL"])
-    normalised = ";".join(f"{key}={value}" for key, value in parts.items())
+
+
+def _check_expandable(normalised: str, text: str) -> None:
+    """Refuse a rule that dateutil cannot expand or icalendar cannot export."""
     try:
         # dateutil expands the rule and icalendar exports it, so a rule either cannot take is refused here rather than
         # when a meeting is due or a calendar is built.
         dateutil_rrule.rrulestr(_without_until(normalised), dtstart=datetime(2000, 1, 3))  # noqa: DTZ001 - a wall time
         vRecur.from_ical(normalised)
     except (ValueError, TypeError, KeyError, IndexError) as error:
-        raise RecurrenceError(f"Recurrence rule {_echo(text)} isn't valid RFC 5545 ({error}); {example}.") from None
-    return normalised
+        raise RecurrenceError(
+            f"Recurrence rule {_echo(text)} isn't valid RFC 5545 ({error}); {_RRULE_EXAMPLE}."
+        ) from None
 
 
 def parse_local_time(text: str) -> time:

@@ -15,11 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.db.engine import Database
+from bot.db.helpers import rowcount
 from bot.db.models import FacilitatorAlert, GuildConfig, MeetingOccurrence
 from bot.db.models_rota import RotaAssignment
+from bot.domain.discord_ids import alert_take_id, mention_user
 from bot.domain.shards import ShardScope
+from bot.domain.states import AlertState, DutyStatus, OccurrenceState
 from bot.errors import InvalidInputError
 from bot.services.outbox import enqueue
+from bot.services.outbox_payloads import AlertEscalate, AlertTaken, Button, DirectMessage
 from bot.services.scope import in_scope
 
 log = logging.getLogger(__name__)
@@ -30,19 +34,11 @@ ESCALATION_MINUTES_RANGE = (1, 60)
 # How long the ids of the member and of the facilitator who took it are kept: long enough to tell the member and
 # to show who took it, then only the fact of the alert (a count, and how soon it was taken) remains.
 ID_RETENTION = timedelta(days=1)
-# The custom_id of the "I'm on it" button: built and matched here and by the safety cog.
-TAKE_CUSTOM_ID = "alert:take:{alert_id}"
-TAKE_TEMPLATE = r"alert:take:(?P<alert>\d+)"
 
 
-def take_custom_id(alert_id: int) -> str:
-    """Return the custom_id of an alert's "I'm on it" button."""
-    return TAKE_CUSTOM_ID.format(alert_id=alert_id)
-
-
-def take_button(alert_id: int) -> dict[str, str]:
+def take_button(alert_id: int) -> Button:
     """Return the "I'm on it" button as an outbox button spec."""
-    return {"label": "I'm on it", "custom_id": take_custom_id(alert_id), "style": "danger"}
+    return Button("I'm on it", alert_take_id(alert_id), "danger")
 
 
 @dataclass(frozen=True)
@@ -88,7 +84,7 @@ class AlertService:
             alert = FacilitatorAlert(
                 guild_id=guild_id,
                 occurrence_id=running.id if running is not None else None,
-                state="open",
+                state=AlertState.OPEN,
                 raised_at=now,
                 escalate_at=escalate_at,
                 escalated=False,
@@ -116,7 +112,7 @@ class AlertService:
         running = (
             await session.scalars(
                 select(MeetingOccurrence)
-                .where(MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == "running")
+                .where(MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == OccurrenceState.RUNNING)
                 .order_by(MeetingOccurrence.actual_start.desc())
             )
         ).all()
@@ -132,7 +128,7 @@ class AlertService:
                 select(RotaAssignment.user_id).where(
                     RotaAssignment.occurrence_id == running.id,
                     RotaAssignment.user_id.is_not(None),
-                    RotaAssignment.status.in_(("planned", "confirmed")),
+                    RotaAssignment.status.in_((DutyStatus.PLANNED, DutyStatus.CONFIRMED)),
                 )
             )
         ).all()
@@ -171,11 +167,11 @@ class AlertService:
                 raise InvalidInputError("That alert no longer exists.")
             won = await session.execute(
                 update(FacilitatorAlert)
-                .where(FacilitatorAlert.id == alert_id, FacilitatorAlert.state == "open")
-                .values(state="taken", taken_by=user_id, taken_at=now, member_id=None)
+                .where(FacilitatorAlert.id == alert_id, FacilitatorAlert.state == AlertState.OPEN)
+                .values(state=AlertState.TAKEN, taken_by=user_id, taken_at=now, member_id=None)
                 .execution_options(synchronize_session=False)
             )
-            if won.rowcount != 1:  # type: ignore[attr-defined]
+            if rowcount(won) != 1:
                 await session.refresh(alert)
                 return TakeOutcome(False, alert.taken_by, alert.taken_at)
             if alert.member_id is not None:
@@ -184,16 +180,15 @@ class AlertService:
                     session,
                     now,
                     guild_id,
-                    "dm",
-                    {
-                        "user_id": alert.member_id,
-                        "content": (
-                            f"A facilitator, <@{user_id}>, has seen your alert and is on it. Thank you for telling "
-                            "us. If you are in danger right now, use `/crisis` for the numbers to call."
+                    DirectMessage(
+                        user_id=alert.member_id,
+                        content=(
+                            f"A facilitator, {mention_user(user_id)}, has seen your alert and is on it. Thank you for "
+                            "telling us. If you are in danger right now, use `/crisis` for the numbers to call."
                         ),
-                    },
+                    ),
                 )
-            enqueue(session, now, guild_id, "alert_taken", {"alert_id": alert_id, "taken_by": user_id})
+            enqueue(session, now, guild_id, AlertTaken(alert_id, taken_by=user_id))
         log.info("Alert %s taken.", alert_id)
         return TakeOutcome(True, user_id, now)
 
@@ -210,7 +205,7 @@ class AlertService:
             due = (
                 await session.scalars(
                     select(FacilitatorAlert).where(
-                        FacilitatorAlert.state == "open",
+                        FacilitatorAlert.state == AlertState.OPEN,
                         FacilitatorAlert.escalated.is_(False),
                         FacilitatorAlert.escalate_at <= now,
                         in_scope(FacilitatorAlert.guild_id, self.scope),
@@ -224,9 +219,9 @@ class AlertService:
                     .values(escalated=True)
                     .execution_options(synchronize_session=False)
                 )
-                if won.rowcount == 1:  # type: ignore[attr-defined]
+                if rowcount(won) == 1:
                     minutes = max(0, round((now - alert.raised_at).total_seconds() / 60))
-                    enqueue(session, now, alert.guild_id, "alert_escalate", {"alert_id": alert.id, "minutes": minutes})
+                    enqueue(session, now, alert.guild_id, AlertEscalate(alert.id, minutes))
                     escalated += 1
             await session.execute(
                 update(FacilitatorAlert)
@@ -247,7 +242,7 @@ class AlertService:
         async with self._db.session() as session:
             escalation = await session.scalar(
                 select(func.min(FacilitatorAlert.escalate_at)).where(
-                    FacilitatorAlert.state == "open",
+                    FacilitatorAlert.state == AlertState.OPEN,
                     FacilitatorAlert.escalated.is_(False),
                     in_scope(FacilitatorAlert.guild_id, self.scope),
                 )

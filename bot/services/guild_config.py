@@ -17,6 +17,7 @@ from bot.domain.guild import (
     validate_pass_the_hat_text,
     validate_zone,
 )
+from bot.domain.states import OccurrenceState
 from bot.errors import ConflictError, InvalidInputError
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class GuildConfigService:
             async with self._db.session() as session:
                 running = await session.scalar(
                     select(MeetingOccurrence.id).where(
-                        MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == "running"
+                        MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == OccurrenceState.RUNNING
                     )
                 )
             if running is not None:

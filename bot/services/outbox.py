@@ -19,8 +19,11 @@ from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
 from bot.db.engine import Database
+from bot.db.helpers import rowcount
 from bot.db.models import Outbox
 from bot.domain.shards import ShardScope
+from bot.domain.states import OutboxState
+from bot.services.outbox_payloads import OutboxPayload, parse_payload
 from bot.services.scope import in_scope
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,7 @@ class OutboxItem:
     guild_id: int
     occurrence_id: int | None
     kind: str
+    # As stored; `typed()` reads it as the payload type of its kind.
     payload: dict[str, Any]
     # Which claim of the item this is: past the first, an earlier try may have reached Discord before it died.
     attempts: int = 1
@@ -62,24 +66,22 @@ class OutboxItem:
         """Return the nonce that keeps this item's message single however often it is retried."""
         return f"ob{self.id}"
 
+    def typed(self) -> OutboxPayload:
+        """Return the payload as its kind's type (LookupError for a kind this code does not know)."""
+        return parse_payload(self.kind, self.payload)
+
 
 def enqueue(
-    session: AsyncSession,
-    now: datetime,
-    guild_id: int,
-    kind: str,
-    payload: dict[str, Any],
-    *,
-    occurrence_id: int | None = None,
+    session: AsyncSession, now: datetime, guild_id: int, payload: OutboxPayload, *, occurrence_id: int | None = None
 ) -> None:
     """Record a side effect in the caller's transaction."""
     session.add(
         Outbox(
             guild_id=guild_id,
             occurrence_id=occurrence_id,
-            kind=kind,
-            payload=json.dumps(payload),
-            state="pending",
+            kind=payload.kind,
+            payload=json.dumps(payload.to_json()),
+            state=OutboxState.PENDING,
             attempts=0,
             created_at=now,
         )
@@ -112,9 +114,9 @@ class OutboxService:
                 won = await session.execute(
                     update(Outbox)
                     .where(Outbox.id == row.id, Outbox.state == row.state, Outbox.attempts == row.attempts)
-                    .values(state="sending", claimed_at=now, attempts=row.attempts + 1)
+                    .values(state=OutboxState.SENDING, claimed_at=now, attempts=row.attempts + 1)
                 )
-                if won.rowcount == 1:  # type: ignore[attr-defined]
+                if rowcount(won) == 1:
                     claimed.append(
                         OutboxItem(
                             row.id,
@@ -133,8 +135,8 @@ class OutboxService:
         async with self._db.session() as session:
             await session.execute(
                 update(Outbox)
-                .where(Outbox.id == item_id, Outbox.state == "sending")
-                .values(state="pending", claimed_at=None, attempts=Outbox.attempts - 1)
+                .where(Outbox.id == item_id, Outbox.state == OutboxState.SENDING)
+                .values(state=OutboxState.PENDING, claimed_at=None, attempts=Outbox.attempts - 1)
             )
 
     @property
@@ -157,11 +159,11 @@ class OutboxService:
             # checkpoint (how far that try got).
             reclaimed = await session.execute(
                 update(Outbox)
-                .where(Outbox.state == "sending", in_scope(Outbox.guild_id, self.scope))
-                .values(state="pending", claimed_at=None)
+                .where(Outbox.state == OutboxState.SENDING, in_scope(Outbox.guild_id, self.scope))
+                .values(state=OutboxState.PENDING, claimed_at=None)
                 .execution_options(synchronize_session=False)
             )
-            count: int = reclaimed.rowcount  # type: ignore[attr-defined]
+            count: int = rowcount(reclaimed)
         log.info("Took back %d outbox claim(s) that a previous run left unfinished.", count)
         return count
 
@@ -176,10 +178,12 @@ class OutboxService:
             # Only the first of a lane's failed steps counts: what waits behind it goes when it does, not before.
             retry = await session.scalar(
                 select(func.min(Outbox.claimed_at)).where(
-                    Outbox.state == "pending", Outbox.claimed_at > now, ~_waits_in_lane(now), scope
+                    Outbox.state == OutboxState.PENDING, Outbox.claimed_at > now, ~_waits_in_lane(now), scope
                 )
             )
-            claimed = await session.scalar(select(func.min(Outbox.claimed_at)).where(Outbox.state == "sending", scope))
+            claimed = await session.scalar(
+                select(func.min(Outbox.claimed_at)).where(Outbox.state == OutboxState.SENDING, scope)
+            )
         due = [when for when in (retry, claimed + CLAIM_LEASE if claimed is not None else None) if when is not None]
         return min(due) if due else None
 
@@ -196,7 +200,7 @@ class OutboxService:
             await session.execute(
                 update(Outbox)
                 .where(Outbox.id == item_id)
-                .values(state="sent", sent_at=self._clock.now(), result_id=result_id, error=None)
+                .values(state=OutboxState.SENT, sent_at=self._clock.now(), result_id=result_id, error=None)
             )
 
     async def mark_failed(self, item_id: int, error: str, *, permanent: bool) -> None:
@@ -208,7 +212,7 @@ class OutboxService:
                 return
             row.error = error[:200]
             gave_up = permanent or row.attempts >= MAX_ATTEMPTS
-            row.state = "failed" if gave_up else "pending"
+            row.state = OutboxState.FAILED if gave_up else OutboxState.PENDING
             # On a pending item that failed, claimed_at is when it may be claimed again (see `_claimable`).
             row.claimed_at = None if gave_up else now + retry_delay(row.attempts)
             attempts = row.attempts
@@ -225,15 +229,15 @@ class OutboxService:
                 update(Outbox)
                 .where(
                     or_(
-                        (Outbox.state == "sent") & (Outbox.sent_at < cutoff),
-                        (Outbox.state == "failed") & (Outbox.created_at < cutoff),
+                        (Outbox.state == OutboxState.SENT) & (Outbox.sent_at < cutoff),
+                        (Outbox.state == OutboxState.FAILED) & (Outbox.created_at < cutoff),
                     ),
                     Outbox.payload != PURGED_PAYLOAD,
                 )
                 .values(payload=PURGED_PAYLOAD)
                 .execution_options(synchronize_session=False)
             )
-            count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+            count = rowcount(result)
         if count:
             log.info("Blanked the payloads of %d delivered outbox item(s) older than %s.", count, DELIVERED_KEPT)
         return count
@@ -241,7 +245,9 @@ class OutboxService:
     async def pending_count(self) -> int:
         """Return how many items wait for delivery."""
         async with self._db.session() as session:
-            rows = await session.scalars(select(Outbox.id).where(Outbox.state.in_(("pending", "sending"))))
+            rows = await session.scalars(
+                select(Outbox.id).where(Outbox.state.in_((OutboxState.PENDING, OutboxState.SENDING)))
+            )
             return len(rows.all())
 
 
@@ -255,8 +261,8 @@ async def _claimable(session: AsyncSession, now: datetime) -> ColumnElement[bool
     """Return the WHERE clause of the items a claim may take at `now`."""
     # A pending item is due unless it failed and its back-off runs on; a claimed one once its claim's lease is over.
     due = or_(
-        (Outbox.state == "pending") & (Outbox.claimed_at.is_(None) | (Outbox.claimed_at <= now)),
-        (Outbox.state == "sending") & (Outbox.claimed_at < now - CLAIM_LEASE),
+        (Outbox.state == OutboxState.PENDING) & (Outbox.claimed_at.is_(None) | (Outbox.claimed_at <= now)),
+        (Outbox.state == OutboxState.SENDING) & (Outbox.claimed_at < now - CLAIM_LEASE),
     )
     # A meeting's steps go out in order: nothing of an occurrence is claimed while a step of it is still claimed by
     # someone (say a process that died mid-delivery, until its lease expires).
@@ -265,14 +271,14 @@ async def _claimable(session: AsyncSession, now: datetime) -> ColumnElement[bool
         select(other.id)
         .where(
             other.occurrence_id == Outbox.occurrence_id,
-            other.state == "sending",
+            other.state == OutboxState.SENDING,
             other.claimed_at >= now - CLAIM_LEASE,
         )
         .exists()
     )
     # The lane check reads the pending rows for each candidate: leave it out when no step backs off (most of the time).
     backing_off = await session.scalar(
-        select(Outbox.id).where(Outbox.state == "pending", Outbox.claimed_at > now).limit(1)
+        select(Outbox.id).where(Outbox.state == OutboxState.PENDING, Outbox.claimed_at > now).limit(1)
     )
     return due & ~busy if backing_off is None else due & ~busy & ~_waits_in_lane(now)
 
@@ -287,6 +293,6 @@ def _waits_in_lane(now: datetime) -> ColumnElement[bool]:
     )
     return (
         select(earlier.id)
-        .where(earlier.id < Outbox.id, earlier.state == "pending", earlier.claimed_at > now, same_lane)
+        .where(earlier.id < Outbox.id, earlier.state == OutboxState.PENDING, earlier.claimed_at > now, same_lane)
         .exists()
     )

@@ -17,10 +17,10 @@ from bot.services.guild_config import GuildConfigService
 from bot.services.meetings.runner import MeetingRunner
 from bot.services.meetings.schedules import ScheduleService
 from bot.services.outbox import OutboxService
-from bot.services.participation import ParticipationService
-from bot.services.rota import RotaService
-from bot.services.rota_reports import RotaReports
-from bot.services.rota_timers import RotaTimers
+from bot.services.participation.service import ParticipationService
+from bot.services.rota.reports import RotaReports
+from bot.services.rota.service import RotaService
+from bot.services.rota.timers import RotaTimers
 from bot.services.tools import ToolService
 
 log = logging.getLogger(__name__)

@@ -11,12 +11,15 @@ from sqlalchemy import func, select
 from bot.clock import Clock
 from bot.db.engine import Database
 from bot.db.models import MeetingOccurrence
+from bot.domain.discord_ids import tool_work_id
 from bot.domain.meeting_format import MeetingTemplate
+from bot.domain.states import OccurrenceState
 from bot.domain.tool_render import render_share_embed
 from bot.domain.tools import ProgrammePoint, Tool, ToolLibrary
 from bot.errors import InvalidInputError, NotFoundError
 from bot.services.meetings.common import OccurrenceView
 from bot.services.outbox import enqueue
+from bot.services.outbox_payloads import Button, Message
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +74,7 @@ class ToolService:
         async with self._db.session() as session:
             row = await session.scalar(
                 select(MeetingOccurrence).where(
-                    MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == "running"
+                    MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == OccurrenceState.RUNNING
                 )
             )
             if row is None:
@@ -85,13 +88,12 @@ class ToolService:
                 session,
                 now,
                 guild_id,
-                "message",
-                {
-                    "venue": True,
-                    "content": f"Working-time focus: **{tool.name}**",
-                    "embeds": [render_share_embed(tool)],
-                    "buttons": [work_button(tool)],
-                },
+                Message(
+                    venue=True,
+                    content=f"Working-time focus: **{tool.name}**",
+                    embeds=(render_share_embed(tool),),
+                    buttons=(work_button(tool),),
+                ),
                 occurrence_id=row.id,
             )
             await session.flush()
@@ -113,7 +115,7 @@ class ToolService:
                 select(MeetingOccurrence)
                 .where(
                     MeetingOccurrence.guild_id == guild_id,
-                    MeetingOccurrence.state == "scheduled",
+                    MeetingOccurrence.state == OccurrenceState.SCHEDULED,
                     MeetingOccurrence.starts_at > self._clock.now(),
                 )
                 .order_by(MeetingOccurrence.starts_at)
@@ -133,11 +135,11 @@ class ToolService:
             held = await session.scalar(
                 select(func.count())
                 .select_from(MeetingOccurrence)
-                .where(MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == "completed")
+                .where(MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == OccurrenceState.COMPLETED)
             )
         return rotation_pick(self.library, int(held or 0))
 
 
-def work_button(tool: Tool) -> dict[str, str]:
+def work_button(tool: Tool) -> Button:
     """Return the "Work through it" button that opens the tool's private worksheet."""
-    return {"label": "Work through it (private)", "custom_id": f"tool:work:{tool.slug}", "style": "success"}
+    return Button("Work through it (private)", tool_work_id(tool.slug), "success")

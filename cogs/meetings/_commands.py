@@ -10,13 +10,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.domain.discord_ids import mention_channel, timestamp
 from bot.domain.recurrence import parse_local_date, parse_local_time
+from bot.domain.states import OccurrenceState
 from bot.domain.text import plural
-from bot.services.meetings.common import OccurrenceView, timestamp
+from bot.services.meetings.common import OccurrenceView
 from bot.services.meetings.schedules import ScheduleRequest
-from cogs._replies import guild_id, reply
-from cogs.meetings._checks import staff_guild
-from cogs.meetings._delivery import Delivery, MATERIALISE_JOB
+from cogs.shared import RecordId, guild_id, reply, staff_guild
 
 if TYPE_CHECKING:
     from bot.client import SmartBot
@@ -25,17 +25,16 @@ log = logging.getLogger(__name__)
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 WEEKDAY_CHOICES = [app_commands.Choice(name=name, value=index) for index, name in enumerate(WEEKDAYS)]
-# Ids are 32-bit database keys; declaring the range makes Discord refuse anything larger.
-RecordId = app_commands.Range[int, 1, 2**31 - 1]
+MATERIALISE_JOB = "meetings:materialise"
 MATERIALISE_EVERY_SECONDS = 6 * 3600
 
 
 def describe(occurrence: OccurrenceView) -> str:
     """Return one line about a meeting, in each viewer's own time zone."""
-    state = "" if occurrence.state == "scheduled" else f" · **{occurrence.state}**"
+    state = "" if occurrence.state == OccurrenceState.SCHEDULED else f" · **{occurrence.state}**"
     return (
         f"`{occurrence.id}` **{occurrence.title}** · {timestamp(occurrence.starts_at)} "
-        f"({timestamp(occurrence.starts_at, 'R')}) · <#{occurrence.channel_id}>{state}"
+        f"({timestamp(occurrence.starts_at, 'R')}) · {mention_channel(occurrence.channel_id)}{state}"
     )
 
 
@@ -51,8 +50,6 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
 
     def __init__(self, bot: SmartBot) -> None:
         self.bot = bot
-        self.delivery = Delivery(bot)
-        bot.delivery = self.delivery  # type: ignore[attr-defined]
         self._materialising = asyncio.Lock()
         self._background: asyncio.Task[None] | None = None
         super().__init__()
@@ -60,15 +57,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
     async def cog_load(self) -> None:
         """Take back a dead predecessor's claims, rebuild timers from the database, and extend the schedules."""
         self.bot.scheduler.schedule_every(MATERIALISE_JOB, MATERIALISE_EVERY_SECONDS, self._materialise)
-        try:
-            # Before the first delivery: a claim a killed predecessor left would hold its meeting's (or DM lane's)
-            # later steps back for the whole lease.
-            await self.bot.services.outbox.reclaim_orphans()
-        except Exception:
-            # Not worth staying offline for: the claims' lease frees them within minutes anyway.
-            log.exception("Taking back the outbox claims of a previous run failed.")
-        # The database, not the scheduler, remembers what is pending: delivery can start at once.
-        self.delivery.kick()
+        await self.bot.delivery.start()
         # Extending every series is not needed before connecting (occurrences already exist weeks ahead and
         # `run_due` works from the database), and with thousands of series it would hold the bot offline.
         self._background = asyncio.create_task(self._materialise(), name="meetings:materialise-at-start")
@@ -98,7 +87,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
             async with self._materialising:
                 added = await self.bot.services.schedules.materialise_all()
             log.info("Extended the meeting schedules: %d meeting(s) added.", added)
-            await self.delivery.run_due()
+            await self.bot.delivery.run_due()
         except Exception:
             # Nobody awaits this (a background task or a timer): log it here; the next periodic run tries again.
             log.exception("Extending the meeting schedules failed.")
@@ -159,7 +148,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
         schedule_id, upcoming = await self.bot.services.schedules.create(gid, request)
         lines = "\n".join(describe(o) for o in upcoming)
         await reply(interaction, f"Scheduled (series `{schedule_id}`). Next meetings:\n{lines}")
-        self.delivery.kick()
+        self.bot.delivery.kick()
 
     @schedule.autocomplete("meeting_format")
     async def _format_autocomplete(self, _i: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -213,7 +202,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
         else:
             cancelled = await self.bot.services.schedules.cancel_occurrence(gid, meeting, reason)
             await reply(interaction, f"Cancelled: {describe(cancelled)}. Members have been told.")
-        self.delivery.kick()
+        self.bot.delivery.kick()
 
     @app_commands.command(name="skip", description="Skip the next meeting of a series (facilitators)")
     @app_commands.describe(series="Series id (shown when it was scheduled)", reason="Members will see this")
@@ -228,7 +217,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
         gid = await staff_guild(self.bot, interaction)
         skipped = await self.bot.services.schedules.skip_next(gid, series, reason)
         await reply(interaction, f"Skipped: {describe(skipped)}. Members have been told.")
-        self.delivery.kick()
+        self.bot.delivery.kick()
 
     @app_commands.command(name="edit", description="Change a meeting series (facilitators)")
     @app_commands.describe(
@@ -273,7 +262,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
             location_kind=kind,
         )
         await reply(interaction, "Updated. Next meetings:\n" + "\n".join(describe(o) for o in upcoming))
-        self.delivery.kick()
+        self.bot.delivery.kick()
 
     @app_commands.command(name="start", description="Open the next meeting now, or an unscheduled one (facilitators)")
     @app_commands.describe(title="Title for an unscheduled meeting", channel="Voice channel for an unscheduled meeting")
@@ -291,7 +280,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
             gid, interaction.user.id, title=title, channel_id=channel.id if channel else None, location_kind=kind
         )
         await reply(interaction, f"Starting {describe(occurrence)}. Your control panel is in the meeting thread.")
-        self.delivery.kick()
+        self.bot.delivery.kick()
 
     @app_commands.command(name="remind-me", description="Get (or stop) a ping before each meeting")
     @app_commands.guild_only()

@@ -7,9 +7,8 @@ from typing import Any, TYPE_CHECKING
 
 import discord
 
-from cogs._errors import report_error
-from cogs._replies import defer_when_slow
-from cogs.meetings._checks import require_facilitator
+from bot.domain.discord_ids import PANEL_TEMPLATE, panel_id, parse_panel
+from cogs.shared import defer_when_slow, report_error, require_facilitator
 
 if TYPE_CHECKING:
     from bot.client import SmartBot
@@ -23,13 +22,11 @@ ACKNOWLEDGEMENTS = {
 }
 
 
-class PanelButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"mtg:(?P<action>[a-z]+):(?P<occ>\d+):(?P<phase>\d+)"
-):
+class PanelButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PANEL_TEMPLATE):
     """Any panel button; its custom_id says which meeting, which action and at which phase."""
 
     def __init__(self, action: str, occurrence_id: int, phase_index: int) -> None:
-        super().__init__(discord.ui.Button(label=action, custom_id=f"mtg:{action}:{occurrence_id}:{phase_index}"))
+        super().__init__(discord.ui.Button(label=action, custom_id=panel_id(action, occurrence_id, phase_index)))
         self.action = action
         self.occurrence_id = occurrence_id
         self.phase_index = phase_index
@@ -39,7 +36,7 @@ class PanelButton(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> PanelButton:
         """Rebuild the button from its custom_id."""
-        return cls(match["action"], int(match["occ"]), int(match["phase"]))
+        return cls(*parse_panel(match))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Check the clicker is a facilitator, then apply the action."""
@@ -56,6 +53,4 @@ class PanelButton(
             await interaction.response.send_message(ACKNOWLEDGEMENTS[self.action], ephemeral=True)
         except Exception as exc:
             await report_error(interaction, exc)
-        delivery = getattr(bot, "delivery", None)
-        if delivery is not None:
-            delivery.kick()
+        bot.delivery.kick()

@@ -9,9 +9,19 @@ from typing import Any, TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from bot.services.participation_feedback import FEEDBACK_QUESTIONS, FeedbackForm
-from cogs._errors import report_error
-from cogs._replies import defer_when_slow
+from bot.domain.discord_ids import (
+    CHECK_IN_TEMPLATE,
+    FEEDBACK_FORM_TEMPLATE,
+    FEEDBACK_TEMPLATE,
+    check_in_id,
+    feedback_answer_id,
+    feedback_form_id,
+    feedback_id,
+    parse_feedback_answer,
+    parse_occurrence,
+)
+from bot.services.participation.feedback import FEEDBACK_QUESTIONS, FeedbackForm
+from cogs.shared import defer_when_slow, report_error
 
 if TYPE_CHECKING:
     from bot.client import SmartBot
@@ -25,15 +35,14 @@ FEEDBACK_TITLE = "How was today? (anonymous)"
 # How long this process keeps its copy of an opened form. Submits never need it (FeedbackForms answers them from
 # the submitted values), so this only bounds the memory a form that is never submitted holds.
 FEEDBACK_FORM_TIMEOUT = 30 * 60
-FEEDBACK_FORM = re.compile(r"fb:form:(?P<occ>\d+)")
-ANSWER_PREFIX = "fb:"
+FEEDBACK_FORM = re.compile(FEEDBACK_FORM_TEMPLATE)
 
 
-class CheckInButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"att:here:(?P<occ>\d+)"):
+class CheckInButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CHECK_IN_TEMPLATE):
     """The "I'm here" button of one meeting: counts the member once, without storing who they are."""
 
     def __init__(self, occurrence_id: int) -> None:
-        super().__init__(discord.ui.Button(label="I'm here", custom_id=f"att:here:{occurrence_id}"))
+        super().__init__(discord.ui.Button(label="I'm here", custom_id=check_in_id(occurrence_id)))
         self.occurrence_id = occurrence_id
 
     @classmethod
@@ -41,7 +50,7 @@ class CheckInButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"a
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> CheckInButton:
         """Rebuild the button from its custom_id."""
-        return cls(int(match["occ"]))
+        return cls(parse_occurrence(match))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Count the member and say so, privately."""
@@ -57,11 +66,11 @@ class CheckInButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"a
             await report_error(interaction, exc)
 
 
-class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"fb:open:(?P<occ>\d+)"):
+class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=FEEDBACK_TEMPLATE):
     """The "How was today?" button of one meeting: opens the anonymous feedback form."""
 
     def __init__(self, occurrence_id: int) -> None:
-        super().__init__(discord.ui.Button(label=FEEDBACK_TITLE, custom_id=f"fb:open:{occurrence_id}"))
+        super().__init__(discord.ui.Button(label=FEEDBACK_TITLE, custom_id=feedback_id(occurrence_id)))
         self.occurrence_id = occurrence_id
 
     @classmethod
@@ -69,7 +78,7 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> FeedbackButton:
         """Rebuild the button from its custom_id."""
-        return cls(int(match["occ"]))
+        return cls(parse_occurrence(match))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Open the form, or say why not (already answered, feedback closed)."""
@@ -94,11 +103,11 @@ class FeedbackModal(discord.ui.Modal):
     """
 
     def __init__(self, occurrence_id: int, form: FeedbackForm | None = None) -> None:
-        super().__init__(title=FEEDBACK_TITLE, custom_id=f"fb:form:{occurrence_id}", timeout=FEEDBACK_FORM_TIMEOUT)
+        super().__init__(title=FEEDBACK_TITLE, custom_id=feedback_form_id(occurrence_id), timeout=FEEDBACK_FORM_TIMEOUT)
         self.occurrence_id = occurrence_id
         for question in (form or FeedbackForm(FEEDBACK_QUESTIONS)).questions:
             select: discord.ui.Select[FeedbackModal] = discord.ui.Select(
-                custom_id=f"{ANSWER_PREFIX}{question.key}",
+                custom_id=feedback_answer_id(question.key),
                 placeholder=question.placeholder,
                 options=[discord.SelectOption(label=label, value=value) for value, label in question.options],
                 min_values=0,
@@ -134,8 +143,9 @@ def submitted_answers(components: Sequence[Mapping[str, Any]]) -> dict[str, str 
     answers: dict[str, str | None] = dict.fromkeys((question.key for question in FEEDBACK_QUESTIONS), None)
     for component in _walk(components):
         custom_id, values = component.get("custom_id"), component.get("values")
-        if isinstance(custom_id, str) and custom_id.startswith(ANSWER_PREFIX) and isinstance(values, list):
-            answers[custom_id.removeprefix(ANSWER_PREFIX)] = str(values[0]) if values else None
+        key = parse_feedback_answer(custom_id) if isinstance(custom_id, str) else None
+        if key is not None and isinstance(values, list):
+            answers[key] = str(values[0]) if values else None
     return answers
 
 
@@ -157,7 +167,7 @@ class FeedbackForms(commands.Cog):
         try:
             answers = submitted_answers(interaction.data.get("components", []))  # type: ignore[arg-type]
             await self.bot.services.participation.feedback.submit(
-                interaction.guild_id, interaction.user.id, int(match["occ"]), answers
+                interaction.guild_id, interaction.user.id, parse_occurrence(match), answers
             )
             await interaction.response.send_message(FEEDBACK_THANKS, ephemeral=True)
         except Exception as exc:

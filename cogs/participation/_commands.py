@@ -10,9 +10,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.services.participation import GroupParticipation, UNCOUNTED, UNLINKED
-from cogs._replies import guild_id, reply
-from cogs.meetings._checks import coordinator_guild
+from bot.services.participation.service import GroupParticipation, UNCOUNTED, UNLINKED
+from cogs.shared import coordinator_guild, guild_id, reply
 
 if TYPE_CHECKING:
     from bot.client import SmartBot

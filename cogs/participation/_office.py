@@ -13,10 +13,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.disclosure import SUPPRESSED
+from bot.domain.discord_ids import mention_role
 from bot.errors import InvalidInputError
-from bot.services.participation_office import Celebration, previous_month
-from bot.services.participation_report import Report
-from cogs.meetings._checks import has_any_role
+from bot.services.participation.office import Celebration, previous_month
+from bot.services.participation.report import Report
+from cogs.shared import has_any_role
 
 if TYPE_CHECKING:
     from bot.client import SmartBot
@@ -98,7 +99,7 @@ class Office(commands.GroupCog, group_name="office", group_description="Figures 
         if config is None or interaction.guild_id != config.guild_id:
             raise app_commands.CheckFailure("`/office report` works only in the central office's server.")
         if not has_any_role(interaction.user, [config.role_id]):
-            raise app_commands.CheckFailure(f"Only members with <@&{config.role_id}> can do this.")
+            raise app_commands.CheckFailure(f"Only members with {mention_role(config.role_id)} can do this.")
         default_first, default_last = previous_month(office.now().date())
         first = _day(start, "start") if start else default_first
         last = _day(end, "end") if end else default_last

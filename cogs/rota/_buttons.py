@@ -7,21 +7,19 @@ from typing import Any, TYPE_CHECKING
 
 import discord
 
-from bot.services.rota_views import ROLE_WORDS
-from cogs._errors import report_error
-from cogs._replies import defer_when_slow
+from bot.domain.discord_ids import ROTA_TEMPLATE, RotaAction, parse_rota, rota_id, timestamp
+from bot.services.rota.views import ROLE_WORDS
+from cogs.shared import defer_when_slow, report_error
 
 if TYPE_CHECKING:
     from bot.client import SmartBot
-
-ROTA_TEMPLATE = r"rota:(?P<action>confirm|decline|take):(?P<assignment>\d+)"
 
 
 class RotaButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ROTA_TEMPLATE):
     """A rota button; the custom_id names the action and the duty."""
 
-    def __init__(self, action: str, assignment_id: int) -> None:
-        super().__init__(discord.ui.Button(label=action, custom_id=f"rota:{action}:{assignment_id}"))
+    def __init__(self, action: RotaAction, assignment_id: int) -> None:
+        super().__init__(discord.ui.Button(label=action, custom_id=rota_id(action, assignment_id)))
         self.action = action
         self.assignment_id = assignment_id
 
@@ -30,7 +28,7 @@ class RotaButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ROTA_T
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> RotaButton:
         """Rebuild the button from its custom_id."""
-        return cls(match["action"], int(match["assignment"]))
+        return cls(*parse_rota(match))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Confirm, decline or take the duty; the service decides who may and who wins."""
@@ -41,7 +39,7 @@ class RotaButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ROTA_T
             guild_id = interaction.guild_id or await self._guild_of_duty(bot)
             if self.action == "confirm":
                 duty = await rota.confirm(guild_id, self.assignment_id, interaction.user.id)
-                text = f"Thank you: you're confirmed for {duty.title} <t:{int(duty.starts_at.timestamp())}:F>."
+                text = f"Thank you: you're confirmed for {duty.title} {timestamp(duty.starts_at, 'F')}."
                 await interaction.response.edit_message(content=text, view=None)
             elif self.action == "decline":
                 duty = await rota.decline(guild_id, self.assignment_id, interaction.user.id)
@@ -50,13 +48,13 @@ class RotaButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ROTA_T
             else:
                 duty, _released_by = await rota.take(guild_id, self.assignment_id, interaction.user.id)
                 await interaction.response.send_message(
-                    f"It's yours: {ROLE_WORDS[duty.role]} at {duty.title} <t:{int(duty.starts_at.timestamp())}:F>. "
+                    f"It's yours: {ROLE_WORDS[duty.role]} at {duty.title} {timestamp(duty.starts_at, 'F')}. "
                     "Thank you for covering!",
                     ephemeral=True,
                 )
         except Exception as exc:
             await report_error(interaction, exc)
-        bot.delivery.kick()  # type: ignore[attr-defined]
+        bot.delivery.kick()
 
     async def _guild_of_duty(self, bot: SmartBot) -> int:
         # Confirmation buttons arrive in DMs, without a guild: the duty knows its group.

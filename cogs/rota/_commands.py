@@ -10,12 +10,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.domain.discord_ids import mention_user
 from bot.domain.recurrence import parse_local_date
 from bot.domain.text import plural
-from bot.services.rota_views import rota_post
-from cogs._replies import guild_id, reply
-from cogs.meetings._checks import coordinator_guild, staff_guild
-from cogs.meetings._commands import RecordId
+from bot.services.rota.views import rota_post
+from cogs.shared import RecordId, coordinator_guild, guild_id, reply, staff_guild
 
 if TYPE_CHECKING:
     from bot.client import SmartBot
@@ -67,7 +66,7 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
         """Take the caller off the rota."""
         released = await self.bot.services.rota.leave(guild_id(interaction), interaction.user.id)
         await reply(interaction, f"You've left the rota. {_open_for_cover(released, 'upcoming duty')}")
-        self.bot.delivery.kick()  # type: ignore[attr-defined]
+        self.bot.delivery.kick()
 
     @app_commands.command(name="away", description="Mark days you can't facilitate (inclusive, YYYY-MM-DD)")
     @app_commands.guild_only()
@@ -77,7 +76,7 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
             guild_id(interaction), interaction.user.id, parse_local_date(first_day), parse_local_date(last_day)
         )
         await reply(interaction, f"Noted. {_open_for_cover(released, 'duty', ' in that time')}")
-        self.bot.delivery.kick()  # type: ignore[attr-defined]
+        self.bot.delivery.kick()
 
     @app_commands.command(name="back", description="Cancel your time away")
     @app_commands.guild_only()
@@ -124,7 +123,7 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
         """Open the caller's duty on that date for cover."""
         duty = await self.bot.services.rota.swap(guild_id(interaction), interaction.user.id, parse_local_date(date))
         await reply(interaction, f"I've asked the facilitators to cover {duty.title}; you'll hear when someone does.")
-        self.bot.delivery.kick()  # type: ignore[attr-defined]
+        self.bot.delivery.kick()
 
     @app_commands.command(name="stats", description="Duties per facilitator this month and year")
     @app_commands.guild_only()
@@ -134,7 +133,7 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
         if not rows:
             await reply(interaction, "No meetings held with the rota yet this year.")
             return
-        lines = [f"<@{user_id}>: {month} this month, {year} this year" for user_id, month, year in rows]
+        lines = [f"{mention_user(user_id)}: {month} this month, {year} this year" for user_id, month, year in rows]
         await reply(interaction, "**Meetings facilitated**\n" + "\n".join(lines))
 
     @app_commands.command(name="generate", description="Plan duties for the coming weeks (coordinators)")
@@ -146,7 +145,7 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
         if summary.shortfalls:
             text += "\n**Not covered:**\n" + "\n".join(summary.shortfalls)
         await reply(interaction, text)
-        self.bot.delivery.kick()  # type: ignore[attr-defined]
+        self.bot.delivery.kick()
 
     @app_commands.command(name="pin", description="Put a facilitator on a duty by hand (coordinators)")
     @app_commands.describe(meeting="Meeting id from /meeting list")
@@ -175,4 +174,4 @@ class RotaEvents(commands.Cog):
     async def on_meeting_closed(self, guild_id: int, occurrence_id: int) -> None:
         """Celebrate milestones this meeting reached."""
         if await self.bot.services.rota_timers.celebrate(guild_id, occurrence_id):
-            self.bot.delivery.kick()  # type: ignore[attr-defined]
+            self.bot.delivery.kick()

@@ -7,20 +7,18 @@ from typing import Any, TYPE_CHECKING
 
 import discord
 
-from bot.services.alerts import TAKE_TEMPLATE, take_custom_id
-from cogs._errors import report_error
-from cogs._replies import defer_when_slow
-from cogs.meetings._checks import has_any_role
+from bot.domain.discord_ids import ALERT_TAKE_TEMPLATE, alert_take_id, mention_user, parse_alert_take, timestamp
+from cogs.shared import defer_when_slow, has_any_role, report_error
 
 if TYPE_CHECKING:
     from bot.client import SmartBot
 
 
-class AlertTakeButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TAKE_TEMPLATE):
+class AlertTakeButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ALERT_TAKE_TEMPLATE):
     """An alert's "I'm on it" button; the custom_id names the alert, so it works after a restart."""
 
     def __init__(self, alert_id: int) -> None:
-        super().__init__(discord.ui.Button(label="I'm on it", custom_id=take_custom_id(alert_id)))
+        super().__init__(discord.ui.Button(label="I'm on it", custom_id=alert_take_id(alert_id)))
         self.alert_id = alert_id
 
     @classmethod
@@ -28,7 +26,7 @@ class AlertTakeButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=T
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> AlertTakeButton:
         """Rebuild the button from its custom_id."""
-        return cls(int(match["alert"]))
+        return cls(parse_alert_take(match))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Take the alert if nobody has; otherwise say who has it. Only facilitators and coordinators may."""
@@ -49,10 +47,12 @@ class AlertTakeButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=T
                     "If they shared their name you can contact them; otherwise look out for them in the meeting."
                 )
             elif outcome.taken_by is not None and outcome.taken_at is not None:
-                text = f"<@{outcome.taken_by}> already has this one (since <t:{int(outcome.taken_at.timestamp())}:t>)."
+                text = (
+                    f"{mention_user(outcome.taken_by)} already has this one (since {timestamp(outcome.taken_at, 't')})."
+                )
             else:
                 text = "Another facilitator already has this one."
             await interaction.response.send_message(text, ephemeral=True)
         except Exception as exc:
             await report_error(interaction, exc)
-        bot.delivery.kick()  # type: ignore[attr-defined]
+        bot.delivery.kick()

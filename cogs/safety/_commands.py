@@ -10,8 +10,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.alerts import facilitator_dm, facilitators_post
-from bot.services.alerts import RaisedAlert, take_custom_id
-from cogs._replies import guild_id, reply
+from bot.domain.discord_ids import alert_take_id, mention_role, mention_user
+from bot.services.alerts import RaisedAlert
+from cogs.shared import guild_id, reply
 
 if TYPE_CHECKING:
     from bot.client import SmartBot
@@ -30,7 +31,7 @@ def take_view(alert_id: int) -> discord.ui.View:
     """Return the view holding an alert's "I'm on it" button (handled by AlertTakeButton)."""
     view = discord.ui.View(timeout=None)
     view.add_item(
-        discord.ui.Button(label="I'm on it", custom_id=take_custom_id(alert_id), style=discord.ButtonStyle.danger)
+        discord.ui.Button(label="I'm on it", custom_id=alert_take_id(alert_id), style=discord.ButtonStyle.danger)
     )
     return view
 
@@ -79,7 +80,7 @@ class Safety(commands.Cog):
             await self.bot.services.alerts.escalate_now(alert.id)
         # The running facilitators are DMed even when the post failed: the DM does not need it.
         reached = await self._dm_facilitators(alert, post, text)
-        self.bot.delivery.kick()  # type: ignore[attr-defined]
+        self.bot.delivery.kick()
         coordinators = settings.coordinators_channel_id is not None
         await reply(
             interaction, self._answer(alert, posted=post is not None, reached=reached, coordinators=coordinators)
@@ -95,12 +96,12 @@ class Safety(commands.Cog):
     ) -> discord.Message | None:
         """Post the alert in the facilitators' channel, mentioning exactly whom it is for; None if it failed."""
         if alert.facilitator_ids:
-            mentions = " ".join(f"<@{user_id}>" for user_id in alert.facilitator_ids)
+            mentions = " ".join(mention_user(user_id) for user_id in alert.facilitator_ids)
             allowed = discord.AllowedMentions(
                 everyone=False, roles=False, users=[discord.Object(user_id) for user_id in alert.facilitator_ids]
             )
         elif alert.facilitator_role_id:
-            mentions = f"<@&{alert.facilitator_role_id}>"
+            mentions = mention_role(alert.facilitator_role_id)
             allowed = discord.AllowedMentions(
                 everyone=False, users=False, roles=[discord.Object(alert.facilitator_role_id)]
             )

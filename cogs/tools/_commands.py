@@ -10,19 +10,17 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.delivery.views import build_view
+from bot.domain.discord_ids import PageSide, TOOL_PAGE_TEMPLATE, parse_tool_page, timestamp, tool_page_id
 from bot.domain.tool_render import render_list_pages, render_share_embed, render_tool_embed
 from bot.domain.tools import ProgrammePoint, Tool
 from bot.services.tools import work_button
-from cogs._errors import report_error
-from cogs._replies import reply
-from cogs.meetings._checks import staff_guild
-from cogs.meetings._delivery import build_view
+from cogs.shared import reply, report_error, staff_guild
 
 if TYPE_CHECKING:
     from bot.client import SmartBot
 
 POINT_CHOICES = [app_commands.Choice(name=point.label, value=int(point)) for point in ProgrammePoint]
-PAGE_TEMPLATE = r"tool:page:(?P<page>\d+):(?P<side>[pn])"
 
 
 def tool_view(tool: Tool) -> discord.ui.View:
@@ -35,16 +33,18 @@ def list_page(bot: SmartBot, page: int) -> tuple[discord.Embed, discord.ui.View]
     pages = render_list_pages(bot.services.tools.library)
     page = max(0, min(page, len(pages) - 1))
     view = discord.ui.View(timeout=None)
-    view.add_item(discord.ui.Button(label="Previous", custom_id=f"tool:page:{page - 1}:p", disabled=page == 0))
-    view.add_item(discord.ui.Button(label="Next", custom_id=f"tool:page:{page + 1}:n", disabled=page >= len(pages) - 1))
+    view.add_item(discord.ui.Button(label="Previous", custom_id=tool_page_id(page - 1, "p"), disabled=page == 0))
+    view.add_item(
+        discord.ui.Button(label="Next", custom_id=tool_page_id(page + 1, "n"), disabled=page >= len(pages) - 1)
+    )
     return discord.Embed.from_dict(pages[page]), view
 
 
-class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PAGE_TEMPLATE):
+class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TOOL_PAGE_TEMPLATE):
     """Previous/Next on the tool list; the target page is in the custom_id, so it survives restarts."""
 
-    def __init__(self, page: int, side: str) -> None:
-        super().__init__(discord.ui.Button(label=side, custom_id=f"tool:page:{page}:{side}"))
+    def __init__(self, page: int, side: PageSide) -> None:
+        super().__init__(discord.ui.Button(label=side, custom_id=tool_page_id(page, side)))
         self.page = page
 
     @classmethod
@@ -52,7 +52,7 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PAGE_T
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> PageButton:
         """Rebuild the button from its custom_id."""
-        return cls(int(match["page"]), match["side"])
+        return cls(*parse_tool_page(match))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Show the target page in place."""
@@ -118,7 +118,7 @@ class Tools(commands.GroupCog, group_name="tool", group_description="SMART Recov
                 f"**{shared.tool.name}** will be the focus of Working time: its card is posted when Working time "
                 "begins, so members see it once.",
             )
-        self.bot.delivery.kick()  # type: ignore[attr-defined]
+        self.bot.delivery.kick()
 
     share.autocomplete("name")(_tool_autocomplete)
 
@@ -131,7 +131,7 @@ class Tools(commands.GroupCog, group_name="tool", group_description="SMART Recov
         occurrence, tool = await self.bot.services.tools.choose_next(gid, name)
         await reply(
             interaction,
-            f"**{tool.name}** will feature in **{occurrence.title}** <t:{int(occurrence.starts_at.timestamp())}:F>.",
+            f"**{tool.name}** will feature in **{occurrence.title}** {timestamp(occurrence.starts_at, 'F')}.",
             embed=discord.Embed.from_dict(render_share_embed(tool)),
         )
 

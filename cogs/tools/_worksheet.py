@@ -8,9 +8,10 @@ from typing import Any
 
 import discord
 
+from bot.domain.discord_ids import TOOL_WORK_TEMPLATE, parse_tool_work, tool_work_id
 from bot.domain.tool_render import modal_title, render_completed_worksheet, worksheet_pages
 from bot.domain.tools import Tool
-from cogs._errors import BotModal, BotView, report_error
+from cogs.shared import BotModal, BotView, report_error
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +95,11 @@ async def deliver(interaction: discord.Interaction, tool: Tool, answers: dict[st
     await interaction.followup.send("Sent to your DMs. The bot keeps no copy of your answers.", ephemeral=True)
 
 
-WORK_TEMPLATE = r"tool:work:(?P<slug>[a-z0-9-]+)"
-
-
-class WorkButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=WORK_TEMPLATE):
+class WorkButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TOOL_WORK_TEMPLATE):
     """The "Work through it" button: opens the first page of the worksheet; works on old messages too."""
 
     def __init__(self, slug: str) -> None:
-        super().__init__(discord.ui.Button(label="Work through it (private)", custom_id=f"tool:work:{slug}"))
+        super().__init__(discord.ui.Button(label="Work through it (private)", custom_id=tool_work_id(slug)))
         self.slug = slug
 
     @classmethod
@@ -109,7 +107,7 @@ class WorkButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=WORK_T
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
     ) -> WorkButton:
         """Rebuild the button from its custom_id."""
-        return cls(match["slug"])
+        return cls(parse_tool_work(match))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Open the worksheet."""

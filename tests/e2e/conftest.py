@@ -13,10 +13,11 @@ from bot.logging_setup import PAYLOAD_LOGGERS, QUIET_LOGGERS, configure_logging
 from bot.settings import Settings
 from tests.fixtures.bot import BotHarness, Group, build_group, configure
 from tests.fixtures.db import FakeClock
+from tests.fixtures.meeting import MeetingDriver
 from tests.sandbox.plugin import ClientStarter
 from tests.sandbox.server import Sandbox
 
-__all__ = ["BotHarness", "Group", "configure"]
+__all__ = ["BotHarness", "Group", "MeetingDriver", "configure"]
 
 LOGGERS_TOUCHED = PAYLOAD_LOGGERS + QUIET_LOGGERS
 
@@ -39,6 +40,12 @@ async def harness(
     )
     clock.set(datetime(2026, 11, 30, 12, 0, tzinfo=UTC))
     yield BotHarness(sandbox, url, settings, clock, start_client=start_client)
+
+
+@pytest.fixture
+def meeting(sandbox: Sandbox, group: Group, harness: BotHarness) -> MeetingDriver:
+    """Drive the group's meeting: start and configure the bot, schedule, open, click through the phases."""
+    return MeetingDriver(sandbox, group, harness)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from cogs.meetings._delivery import WAKE_JOB
+from bot.delivery.delivery import WAKE_JOB
 from tests.e2e.test_meetings import START, schedule_tuesday
 from tests.fixtures.bot import BotHarness, Group, build_group, configure
 from tests.sandbox import rest
@@ -53,7 +53,7 @@ def wake_at(harness: BotHarness) -> datetime | None:
 
 async def run_due(harness: BotHarness) -> None:
     assert harness.bot is not None
-    await harness.bot.delivery.run_due()  # type: ignore[attr-defined]
+    await harness.bot.delivery.run_due()
 
 
 async def scheduled(sandbox: Sandbox, group: Group, harness: BotHarness) -> None:

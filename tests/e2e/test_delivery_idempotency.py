@@ -89,7 +89,7 @@ async def test_the_thread_starts_from_an_anchor_message_and_a_retry_answered_160
     item = await retry_of(harness, "open_venue", (await first_meeting(harness)).id, checkpoint=anchor.id)
     answers = answers_to(sandbox, THREADS)
     assert harness.bot is not None
-    assert await harness.bot.delivery._perform(item) == thread.id  # type: ignore[attr-defined]
+    assert await harness.bot.delivery.perform(item) == thread.id
     assert [(a.status, a.body["code"]) for a in answers] == [(400, 160004)]
     assert threads(group) == [thread]
     assert len(sandbox.channel_messages(group.meetings)) == posted  # no second anchor
@@ -113,7 +113,7 @@ async def test_a_retried_event_creation_adopts_the_event_an_earlier_try_made(
 
     lists, creates = answers_to(sandbox, LIST_EVENTS), answers_to(sandbox, EVENTS)
     item = await retry_of(harness, "event_create", meeting.id)
-    assert await harness.bot.delivery._perform(item) == made  # type: ignore[attr-defined]
+    assert await harness.bot.delivery.perform(item) == made
     assert (len(lists), len(creates), len(group.guild.scheduled_events)) == (1, 0, 4)
 
 
@@ -130,9 +130,9 @@ async def test_an_event_already_recorded_for_a_meeting_is_not_adopted_and_a_firs
     item = await retry_of(harness, "event_create", meeting.id)
 
     # The only event alike is this very meeting's, recorded: another meeting's would be skipped the same way.
-    assert await harness.bot.delivery._perform(item) != meeting.event_id  # type: ignore[attr-defined]
+    assert await harness.bot.delivery.perform(item) != meeting.event_id
     assert (len(lists), len(creates)) == (1, 1)
     # A first try creates without the look-up: most tries are first tries, and groups create events in bulk.
     first = OutboxItem(item.id, item.guild_id, item.occurrence_id, item.kind, item.payload, attempts=1)
-    await harness.bot.delivery._perform(first)  # type: ignore[attr-defined]
+    await harness.bot.delivery.perform(first)
     assert (len(lists), len(creates), len(group.guild.scheduled_events)) == (1, 2, 6)

@@ -3,46 +3,20 @@
 from __future__ import annotations
 
 import json
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from bot.db.models import MeetingOccurrence
 from tests.e2e.conftest import BotHarness, Group, configure
-from tests.sandbox.models import Channel
+from tests.fixtures.meeting import MeetingDriver, START, panel, phase_titles, schedule_tuesday, thread_of
 from tests.sandbox.server import Sandbox
 
 pytestmark = pytest.mark.e2e
 
-START = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)  # Tuesday 19:00 in London (GMT)
-
-
-def thread_of(sandbox: Sandbox, group: Group) -> Channel:
-    threads = [c for c in group.guild.channels.values() if c.is_thread and c.parent_id == group.meetings.id]
-    assert len(threads) == 1, [t.name for t in threads]
-    return threads[0]
-
-
-def panel(sandbox: Sandbox, thread: Channel):
-    panels = [m for m in sandbox.channel_messages(thread) if "Facilitator panel" in m.content]
-    assert len(panels) == 1
-    return panels[0]
-
-
-def phase_titles(sandbox: Sandbox, thread: Channel) -> list[str]:
-    """Return the titles of the phases the meeting posted, in order."""
-    pattern = re.compile(r"\*\*(.+?)\*\* \(\d+/\d+, about")
-    return [match[1] for m in sandbox.channel_messages(thread) if (match := pattern.match(m.content))]
-
-
-async def schedule_tuesday(sandbox: Sandbox, group: Group, **extra: object) -> str:
-    options = {"title": "Tuesday SMART", "time": "19:00", "weekday": 1, "channel": group.voice, **extra}
-    handle = await sandbox.actors.invoke(group.guild, group.facilitator, "meeting schedule", options)
-    response = await handle.response()
-    assert "Scheduled" in response.content, response.content
-    return response.content
+# Other tests import the meeting's start and helpers from here.
+__all__ = ["START", "panel", "phase_titles", "schedule_tuesday", "thread_of"]
 
 
 async def occurrence_row(harness: BotHarness, starts_at: datetime) -> MeetingOccurrence:
@@ -53,15 +27,16 @@ async def occurrence_row(harness: BotHarness, starts_at: datetime) -> MeetingOcc
         return row
 
 
-async def test_meeting_from_reminder_to_closing(sandbox: Sandbox, group: Group, harness: BotHarness) -> None:
-    await harness.start()
-    await configure(sandbox, group)
+async def test_meeting_from_reminder_to_closing(
+    sandbox: Sandbox, group: Group, harness: BotHarness, meeting: MeetingDriver
+) -> None:
+    await meeting.start_bot_and_configure()
     opt_in = await (
         await sandbox.actors.invoke(group.guild, group.member, "meeting remind-me", {"setting": "on"})
     ).response()
     assert "Done" in opt_in.content
     assert group.reminder_role.id in group.guild.members[group.member.user.id].roles
-    await schedule_tuesday(sandbox, group)
+    await meeting.schedule_weekly()
     await harness.idle()
     events = sorted(group.guild.scheduled_events.values(), key=lambda e: e.scheduled_start_time)
     assert len(events) == 4
@@ -95,19 +70,11 @@ async def test_meeting_from_reminder_to_closing(sandbox: Sandbox, group: Group, 
     assert refused.ephemeral and "Only members with" in refused.content
 
     # The facilitator clicks through every phase, with a pause and an extension on the way.
-    clicks = 0
     for label in ["+5 min", "Pause", "Resume"]:
         answer = await (await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label=label)).response()
         assert answer.ephemeral
         await harness.idle()
-    while "(6/6" not in panel(sandbox, thread).content:
-        harness.clock.set(harness.clock.now() + timedelta(minutes=5))
-        answer = await (
-            await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label="Next phase")
-        ).response()
-        assert answer.content == "Moved to the next phase."
-        await harness.idle()
-        clicks += 1
+    clicks = await meeting.click_through_phases("(6/6", minutes_each=5)
     assert clicks == 5
     # Pass the hat is a group's choice, off until a coordinator switches it on.
     assert phase_titles(sandbox, thread) == [
@@ -141,15 +108,12 @@ async def test_meeting_from_reminder_to_closing(sandbox: Sandbox, group: Group, 
 
 
 async def test_restart_mid_meeting_resumes_at_the_same_phase(
-    sandbox: Sandbox, group: Group, harness: BotHarness
+    sandbox: Sandbox, group: Group, harness: BotHarness, meeting: MeetingDriver
 ) -> None:
-    await harness.start()
-    await configure(sandbox, group)
-    await schedule_tuesday(sandbox, group)
-    await harness.advance_to(START)
-    thread = thread_of(sandbox, group)
-    await (await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label="Next phase")).response()
-    await harness.idle()
+    await meeting.start_bot_and_configure()
+    await meeting.schedule_weekly()
+    thread = await meeting.open_meeting()
+    await meeting.click_panel("Next phase")
     before = [m.content for m in sandbox.channel_messages(thread) if "Facilitator panel" not in m.content]
 
     await harness.kill()
@@ -159,22 +123,18 @@ async def test_restart_mid_meeting_resumes_at_the_same_phase(
     assert [m.content for m in sandbox.channel_messages(thread) if "Facilitator panel" not in m.content] == before
     assert "Check-in (2/6" in panel(sandbox, thread).content
 
-    answer = await (
-        await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label="Next phase")
-    ).response()
+    answer = await meeting.click_panel("Next phase")
     assert answer.content == "Moved to the next phase."
-    await harness.idle()
     assert "Agenda setting (3/6" in panel(sandbox, thread).content
     after = [m.content for m in sandbox.channel_messages(thread) if "Facilitator panel" not in m.content]
     assert after[: len(before)] == before and len(after) == len(before) + 1
 
 
 async def test_cancel_informs_members_and_cancels_the_event(
-    sandbox: Sandbox, group: Group, harness: BotHarness
+    sandbox: Sandbox, group: Group, harness: BotHarness, meeting: MeetingDriver
 ) -> None:
-    await harness.start()
-    await configure(sandbox, group)
-    await schedule_tuesday(sandbox, group)
+    await meeting.start_bot_and_configure()
+    await meeting.schedule_weekly()
     await harness.idle()
     row = await occurrence_row(harness, START)
     handle = await sandbox.actors.invoke(
@@ -192,10 +152,11 @@ async def test_cancel_informs_members_and_cancels_the_event(
     assert not [c for c in group.guild.channels.values() if c.is_thread]
 
 
-async def test_late_start_within_grace_opens_with_a_note(sandbox: Sandbox, group: Group, harness: BotHarness) -> None:
-    await harness.start()
-    await configure(sandbox, group)
-    await schedule_tuesday(sandbox, group)
+async def test_late_start_within_grace_opens_with_a_note(
+    sandbox: Sandbox, group: Group, harness: BotHarness, meeting: MeetingDriver
+) -> None:
+    await meeting.start_bot_and_configure()
+    await meeting.schedule_weekly()
     await harness.kill()  # the bot is down across the start
     harness.clock.set(START + timedelta(minutes=10))
     await harness.start()
@@ -203,10 +164,11 @@ async def test_late_start_within_grace_opens_with_a_note(sandbox: Sandbox, group
     assert "late start" in sandbox.channel_messages(thread)[0].content
 
 
-async def test_missed_meeting_alerts_coordinators(sandbox: Sandbox, group: Group, harness: BotHarness) -> None:
-    await harness.start()
-    await configure(sandbox, group)
-    await schedule_tuesday(sandbox, group)
+async def test_missed_meeting_alerts_coordinators(
+    sandbox: Sandbox, group: Group, harness: BotHarness, meeting: MeetingDriver
+) -> None:
+    await meeting.start_bot_and_configure()
+    await meeting.schedule_weekly()
     await harness.kill()
     harness.clock.set(START + timedelta(minutes=20))
     await harness.start()
@@ -250,10 +212,9 @@ async def test_crisis_resources_are_shown_privately(sandbox: Sandbox, group: Gro
 
 
 async def test_pass_the_hat_is_switched_on_with_the_groups_own_text(
-    sandbox: Sandbox, group: Group, harness: BotHarness
+    sandbox: Sandbox, group: Group, meeting: MeetingDriver
 ) -> None:
-    await harness.start()
-    await configure(sandbox, group)
+    await meeting.start_bot_and_configure()
     blank = await (
         await sandbox.actors.invoke(group.guild, group.admin, "setup pass-the-hat", {"enabled": True, "text": "   "})
     ).response()
@@ -266,17 +227,14 @@ async def test_pass_the_hat_is_switched_on_with_the_groups_own_text(
         await sandbox.actors.invoke(group.guild, group.admin, "setup pass-the-hat", {"enabled": True, "text": hat})
     ).response()
     assert switched.ephemeral and "Pass the hat is on" in switched.content
-    await schedule_tuesday(sandbox, group)
-    await harness.advance_to(START)
-    thread = thread_of(sandbox, group)
+    await meeting.schedule_weekly()
+    thread = await meeting.open_meeting()
     # The switch can't move the phases of a meeting under way; the text could still change.
     refused = await (
         await sandbox.actors.invoke(group.guild, group.admin, "setup pass-the-hat", {"enabled": False})
     ).response()
     assert refused.ephemeral and "A meeting is running now" in refused.content
-    while "Check-out" not in panel(sandbox, thread).content:
-        await (await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label="Next phase")).response()
-        await harness.idle()
+    await meeting.click_through_phases("Check-out")
     assert phase_titles(sandbox, thread) == [
         "Welcome",
         "Check-in",

@@ -14,7 +14,7 @@ from bot.db.models import MeetingOccurrence
 from bot.services.meetings.common import MATERIALISE_HORIZON
 from bot.services.meetings.schedules import ScheduleService
 from cogs.meetings import Meetings
-from cogs.meetings._delivery import MATERIALISE_JOB
+from cogs.meetings._commands import MATERIALISE_JOB
 from tests.e2e.conftest import BotHarness, Group, configure
 from tests.sandbox.server import Sandbox
 

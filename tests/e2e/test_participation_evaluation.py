@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from bot.db.models import MeetingOccurrence
 from bot.db.models_participation import ParticipationMark, ParticipationSettings
-from bot.services.participation_export import ExportRequest
-from bot.services.participation_report import build_report
+from bot.services.participation.export import ExportRequest
+from bot.services.participation.report import build_report
 from tests.e2e.conftest import BotHarness, Group
 from tests.e2e.test_participation import START, at, message_with, numbers, settle, start_meeting
 from tests.sandbox.handles import InteractionHandle

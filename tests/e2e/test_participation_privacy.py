@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from bot.db.models_participation import ParticipationMark, ParticipationOccurrence
 from bot.domain.disclosure import DisclosurePolicy
-from bot.services.participation import optout_key_path
-from bot.services.participation_export import ExportRequest, ParticipationExport, metadata, write_csv, write_json
-from bot.services.participation_report import build_report
+from bot.services.participation.export import ExportRequest, ParticipationExport, metadata, write_csv, write_json
+from bot.services.participation.report import build_report
+from bot.services.participation.service import optout_key_path
 from tests.e2e.conftest import BotHarness, Group, configure
 from tests.e2e.test_participation import START, at, message_with, settle
 from tests.sandbox.models import Channel, Member

@@ -34,7 +34,7 @@ FACILITATORS = "facilitators"
 OFFICE = "central office"
 
 PEOPLE = ("member", "facilitator", "coordinator", "admin", "office")
-# Manage Server counts as every group role (cogs/meetings/_checks.has_any_role); the office is a plain member here.
+# Manage Server counts as every group role (cogs/shared.has_any_role); the office is a plain member here.
 ALLOWED = {
     EVERYONE: set(PEOPLE),
     MANAGE_SERVER: {"admin"},

@@ -6,8 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.e2e.conftest import BotHarness, Group, configure
-from tests.e2e.test_meetings import panel, thread_of
+from tests.e2e.conftest import BotHarness, Group, MeetingDriver
 from tests.sandbox.server import Sandbox
 
 pytestmark = pytest.mark.e2e
@@ -18,10 +17,9 @@ def warnings_about(sandbox: Sandbox, group: Group, phase: str) -> list[str]:
 
 
 async def test_a_phase_no_longer_than_the_warning_gets_none_and_a_longer_one_gets_it_once(
-    sandbox: Sandbox, group: Group, harness: BotHarness
+    sandbox: Sandbox, group: Group, harness: BotHarness, meeting: MeetingDriver
 ) -> None:
-    await harness.start()
-    await configure(sandbox, group)
+    await meeting.start_bot_and_configure()
     switched = await (
         await sandbox.actors.invoke(group.guild, group.admin, "setup pass-the-hat", {"enabled": True})
     ).response()
@@ -31,19 +29,15 @@ async def test_a_phase_no_longer_than_the_warning_gets_none_and_a_longer_one_get
     ).response()
     assert "Starting" in started.content
     await harness.idle()
-    thread = thread_of(sandbox, group)
     # Through the phases to pass the hat: 3 minutes long, as long as the 3-minute warning.
-    while "Pass the hat" not in panel(sandbox, thread).content:
-        await (await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label="Next phase")).response()
-        await harness.idle()
+    await meeting.click_through_phases("Pass the hat")
     opened = harness.clock.now()
     await harness.advance_to(opened + timedelta(seconds=1))
     await harness.advance_to(opened + timedelta(minutes=2))
     assert warnings_about(sandbox, group, "pass the hat") == []
 
     # Check-out is 12 minutes: warned once, 3 minutes before its end, not as it opens.
-    await (await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label="Next phase")).response()
-    await harness.idle()
+    await meeting.click_panel("Next phase")
     opened = harness.clock.now()
     await harness.advance_to(opened + timedelta(minutes=8, seconds=59))
     assert warnings_about(sandbox, group, "check-out") == []

@@ -9,8 +9,7 @@ import pytest
 
 from bot.domain.tools import default_content_dir, load_library
 from bot.services.tools import rotation_pick
-from tests.e2e.conftest import BotHarness, Group, configure
-from tests.e2e.test_meetings import START, panel, schedule_tuesday, thread_of
+from tests.e2e.conftest import BotHarness, Group, MeetingDriver
 from tests.sandbox.handles import MODAL, UPDATE_MESSAGE
 from tests.sandbox.models import Channel, Message
 from tests.sandbox.server import Sandbox
@@ -130,23 +129,19 @@ def tool_cards(sandbox: Sandbox, thread: Channel, name: str) -> list[Message]:
 
 
 async def test_share_into_the_running_meeting_and_rotation_in_working_time(
-    sandbox: Sandbox, group: Group, harness: BotHarness
+    sandbox: Sandbox, group: Group, harness: BotHarness, meeting: MeetingDriver
 ) -> None:
-    await harness.start()
-    await configure(sandbox, group)
-    await schedule_tuesday(sandbox, group)
+    await meeting.start_bot_and_configure()
+    await meeting.schedule_weekly()
     refused = await (await sandbox.actors.invoke(group.guild, group.member, "tool share", {"name": "abc"})).response()
     assert refused.ephemeral and "Only members with" in refused.content
-    await harness.advance_to(START)
-    thread = thread_of(sandbox, group)
+    thread = await meeting.open_meeting()
     # Shared before Working time: it becomes Working time's focus, and its card is posted then, once.
     shared = await (
         await sandbox.actors.invoke(group.guild, group.facilitator, "tool share", {"name": "abc"})
     ).response()
     assert "will be the focus of Working time" in shared.content
-    while "Working time" not in panel(sandbox, thread).content:
-        await (await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label="Next phase")).response()
-        await harness.idle()
+    await meeting.click_through_phases("Working time")
     working = [m for m in sandbox.channel_messages(thread) if m.content.startswith("**Working time**")]
     assert "Today's SMART tool: **ABC" in working[0].content
     assert len(tool_cards(sandbox, thread, "ABC")) == 1
@@ -161,19 +156,17 @@ async def test_share_into_the_running_meeting_and_rotation_in_working_time(
     assert len(tool_cards(sandbox, thread, "ABC")) == 1
 
 
-async def test_next_chooses_the_tool_of_the_next_meeting(sandbox: Sandbox, group: Group, harness: BotHarness) -> None:
-    await harness.start()
-    await configure(sandbox, group)
-    await schedule_tuesday(sandbox, group)
+async def test_next_chooses_the_tool_of_the_next_meeting(
+    sandbox: Sandbox, group: Group, meeting: MeetingDriver
+) -> None:
+    await meeting.start_bot_and_configure()
+    await meeting.schedule_weekly()
     chosen = await (
         await sandbox.actors.invoke(group.guild, group.facilitator, "tool next", {"name": "urge log"})
     ).response()
     assert "Urge Log" in chosen.content
-    await harness.advance_to(START)
-    thread = thread_of(sandbox, group)
-    while "Working time" not in panel(sandbox, thread).content:
-        await (await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label="Next phase")).response()
-        await harness.idle()
+    thread = await meeting.open_meeting()
+    await meeting.click_through_phases("Working time")
     working = [m for m in sandbox.channel_messages(thread) if m.content.startswith("**Working time**")]
     assert "Urge Log" in working[0].content
 
@@ -198,15 +191,11 @@ async def test_a_new_tool_file_is_served_without_code_changes(
     assert response.data["embeds"][0]["title"] == "Pause and Plan"
 
 
-async def test_working_time_features_the_rotation_tool(sandbox: Sandbox, group: Group, harness: BotHarness) -> None:
-    await harness.start()
-    await configure(sandbox, group)
-    await schedule_tuesday(sandbox, group)
-    await harness.advance_to(START)
-    thread = thread_of(sandbox, group)
-    while "Working time" not in panel(sandbox, thread).content:
-        await (await sandbox.actors.click(group.facilitator, panel(sandbox, thread), label="Next phase")).response()
-        await harness.idle()
+async def test_working_time_features_the_rotation_tool(sandbox: Sandbox, group: Group, meeting: MeetingDriver) -> None:
+    await meeting.start_bot_and_configure()
+    await meeting.schedule_weekly()
+    thread = await meeting.open_meeting()
+    await meeting.click_through_phases("Working time")
     working = next(m for m in sandbox.channel_messages(thread) if m.content.startswith("**Working time**"))
     expected = rotation_pick(load_library(default_content_dir()), 0)
     assert expected is not None and 1 in expected.points  # a group's first meeting works on motivation

@@ -12,7 +12,7 @@ from bot.domain.tools import ToolLibrary, load_library
 from bot.services import registry
 
 # The end-to-end fixtures: a group's server in the sandbox and a harness to start, kill and restart the bot.
-from tests.e2e.conftest import app_logging, group, harness  # noqa: F401
+from tests.e2e.conftest import app_logging, group, harness, meeting  # noqa: F401
 
 
 @functools.cache

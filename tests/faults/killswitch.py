@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,64 +34,94 @@ WRITE_METHODS = ("POST ", "PATCH ", "PUT ", "DELETE ")
 _BOT_CODE = tuple(os.path.dirname(module.__file__ or "") + os.sep for module in (discord, bot_package, cogs_package))
 
 
+# What a write says, the same in every run (snowflakes named): given by the test, "" when it does not tell.
+Describe = Callable[[rest.Call], str]
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write the bot made: its route, what it said, and whether it went to a DM channel."""
+
+    route: str
+    what: str = ""
+    in_dm: bool = False
+
+    def matches(self, route: str | None, what: str | None) -> bool:
+        """Return whether this write is to `route` and says `what` (either None: any)."""
+        return route in (None, self.route) and what in (None, self.what)
+
+
 @dataclass(frozen=True)
 class RequestPoint:
-    """Kill around the `index`-th write the bot makes (to `route` if given), counted from when the switch is armed."""
+    """Kill around the `index`-th write the bot makes (to `route`, saying `what`, if given), counted from arming."""
 
     index: int
     when: str
     route: str | None = None
+    what: str | None = None
 
     def __str__(self) -> str:
         return f"{self.when} write #{self.index}" + (f" to {self.route}" if self.route else "")
 
 
 class KillSwitch:
-    """Wrap every sandbox route so a test can stop the bot at its n-th write request."""
+    """Wrap every sandbox route so a test can stop the bot at its n-th write request (of a kind, if told)."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Sandbox, describe: Describe | None = None) -> None:
         self.sandbox = sandbox
+        self.describe = describe
         self.tripped = asyncio.Event()
         self.tripped_on: str | None = None
-        self._point: RequestPoint | None = None
-        self._seen = 0
+        self.tripped_at: RequestPoint | None = None
+        self._points: list[RequestPoint] = []
+        self._seen: list[int] = []
         self._released = asyncio.Event()
-        self.writes: list[str] = []
+        self.writes: list[Write] = []  # the writes the bot asked for since the switch was armed
         for route in sandbox.rest.router._routes:
             route.handler = self._wrap(route.handler)
 
-    def arm(self, point: RequestPoint | None) -> None:
-        """Count writes from zero, and trip at `point` (None: only count)."""
-        self._point = point
-        self._seen = 0
+    def arm(self, point: RequestPoint | Sequence[RequestPoint] | None) -> None:
+        """Count writes from zero, and trip at `point`, or at whichever of several points comes first (None: count)."""
+        self._points = [] if point is None else [point] if isinstance(point, RequestPoint) else list(point)
+        self._seen = [0] * len(self._points)
         self.writes = []
         self.tripped = asyncio.Event()
         self.tripped_on = None
+        self.tripped_at = None
         self._released = asyncio.Event()
 
     def disarm(self) -> None:
         """Stop tripping (the counts stay)."""
-        self._point = None
+        self._points = []
 
     def release(self) -> None:
         """Let requests held by a tripped switch finish (the bot that made them is dead by now)."""
-        self._point = None
+        self._points = []
         self._released.set()
         self.tripped = asyncio.Event()
+
+    def _write(self, call: rest.Call) -> Write:
+        channel_id = call.params.get("channel_id", "")
+        channel = self.sandbox.state.channels.get(int(channel_id)) if channel_id.isdigit() else None
+        what = self.describe(call) if self.describe is not None else ""
+        return Write(call.route, what, in_dm=channel is not None and channel.is_dm)
 
     def _wrap(self, handler: rest.Handler) -> rest.Handler:
         async def wrapped(sb: Sandbox, call: rest.Call) -> rest.Reply:
             hold = None
-            point = self._point
-            if call.route.startswith(WRITE_METHODS):
-                self.writes.append(call.route)
-            if call.route.startswith(WRITE_METHODS) and (point is None or point.route in (None, call.route)):
-                if point is not None and self._seen == point.index and not self.tripped.is_set():
+            write = self._write(call) if call.route.startswith(WRITE_METHODS) else None
+            if write is not None:
+                self.writes.append(write)
+            for number, point in enumerate(self._points):
+                if write is None or not write.matches(point.route, point.what):
+                    continue
+                if hold is None and self._seen[number] == point.index and not self.tripped.is_set():
                     hold = point.when
                     self.tripped_on = f"{point}: {call.route}"
-                    if hold == ANSWER_LOST:
-                        self._point = None
-                self._seen += 1
+                    self.tripped_at = point
+                self._seen[number] += 1
+            if hold == ANSWER_LOST:
+                self._points = []
             if hold == BEFORE:
                 await self._trip()
                 return GONE
@@ -139,9 +169,12 @@ async def crash(harness: BotHarness, *also: asyncio.Task[Any]) -> None:
 
 
 async def run_step(
-    harness: BotHarness, switch: KillSwitch, step: Callable[[], Awaitable[object]], point: RequestPoint | None
+    harness: BotHarness,
+    switch: KillSwitch,
+    step: Callable[[], Awaitable[object]],
+    point: RequestPoint | Sequence[RequestPoint] | None,
 ) -> bool:
-    """Run one step of a scenario with the switch armed at `point`; return whether the bot was killed in it."""
+    """Run one step of a scenario with the switch armed at `point` (or points); return whether the bot was killed."""
     switch.arm(point)
     work = asyncio.create_task(step())
     tripped = asyncio.create_task(switch.tripped.wait())

@@ -14,7 +14,7 @@ import json
 import re
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,11 +25,12 @@ from bot.db.models import MeetingOccurrence, Outbox
 from bot.db.models_participation import FEEDBACK_COLUMNS, ParticipationOccurrence
 from bot.db.models_rota import RotaAssignment
 from bot.settings import Settings
-from tests.faults.killswitch import KillSwitch, RequestPoint, crash, run_step
+from tests.faults.killswitch import Describe, KillSwitch, RequestPoint, Write, crash, run_step
 from tests.fixtures.bot import BotHarness, Group, build_group, configure
 from tests.fixtures.db import FakeClock
 from tests.sandbox.handles import InteractionHandle, MODAL
 from tests.sandbox.models import Channel, Member, Message
+from tests.sandbox.rest import Call
 from tests.sandbox.runner import pointed_at
 from tests.sandbox.server import Sandbox
 
@@ -209,7 +210,13 @@ async def set_up(life: Life) -> None:
 
 
 def _at(minutes: float) -> Callable[[Life], Awaitable[None]]:
-    return lambda life: advance(life, START + timedelta(minutes=minutes))
+    async def time_passes(life: Life) -> None:
+        when = START + timedelta(minutes=minutes)
+        # Time goes on while the bot is down: a restart in the middle of the advance wakes up at its end.
+        life.redo = lambda: advance(life, when)
+        await advance(life, when)
+
+    return time_passes
 
 
 async def _confirm(life: Life) -> None:
@@ -432,31 +439,71 @@ BURST = 4  # discord.py tries a request 5 times: a burst this long is absorbed b
 
 @dataclass
 class Run:
-    """What a run did: its outcome, the writes each step made, the faults it met, and its gateway sessions."""
+    """What a run did: its outcome, the writes each step made, the faults it met, and its gateway sessions.
+
+    A kill point whose write a restart makes first is met there (see `recover`); `missed` are the kill points that
+    never came: their step made no such write.
+    """
 
     outcome: Outcome
-    writes: list[list[str]]
+    writes: list[list[Write]]
     faults: list[str]
     identifies: int
     resumes: int
+    missed: list[str] = field(default_factory=list)
+
+
+def describer(life: Life) -> Describe:
+    """Say what a write says so that the same write reads the same in every run: snowflakes named, no nonce.
+
+    Nonces are outbox ids, which shift when a restart queues a step earlier than a run without faults does.
+    """
+
+    def describe(call: Call) -> str:
+        body = {k: v for k, v in call.body.items() if k != "nonce"} if isinstance(call.body, dict) else call.body
+        return _plain(json.dumps(body, sort_keys=True, default=str), life.names)
+
+    return describe
 
 
 async def restart(life: Life) -> None:
-    """Start the bot again on the same database, let it catch up, and let members redo what went unanswered."""
+    """Start the bot again, let it catch up, and let members redo what went unanswered (again if it died meanwhile)."""
     await life.harness.start()
     await advance(life, life.harness.clock.now())
     if life.redo is not None:
-        redo, life.redo = life.redo, None
-        await redo()
+        await life.redo()
+        life.redo = None
+
+
+async def recover(life: Life, after: int, pending: dict[int, RequestPoint], faults: list[str]) -> list[Write]:
+    """Restart the bot and let it catch up; return the writes it asked for.
+
+    A restart may make a write that a run without faults makes in a later step (the restarted bot's start-up creates
+    the event of the meeting after next but three, which is otherwise created as the meeting ends). If a kill is
+    planned at that write, the bot is killed where it now makes it (that point is then met), and restarted again.
+    """
+    assert life.switch is not None
+    switch, writes = life.switch, []
+    while True:
+        watch = {index: replace(point, index=0) for index, point in pending.items() if index > after}
+        killed = await run_step(life.harness, switch, lambda: restart(life), list(watch.values()))
+        writes += switch.writes
+        if not killed:
+            return writes
+        planned = next(index for index, point in watch.items() if point == switch.tripped_at)
+        del pending[planned]
+        faults.append(f"{STEPS[planned][0]} (made at a restart after {STEPS[after][0]}): {switch.tripped_on}")
 
 
 async def live(points: dict[int, Point], database_url: str | None = None) -> Run:
     """Live the meeting's life, killing the bot at `points` (step index: where in that step), then describe it."""
     async with world(database_url) as life:
-        switch = life.switch = KillSwitch(life.sandbox)
+        switch = life.switch = KillSwitch(life.sandbox, describer(life))
         await set_up(life)
-        writes: list[list[str]] = []
+        writes: list[list[Write]] = []
         faults: list[str] = []
+        missed: list[str] = []
+        pending = {index: point for index, point in points.items() if isinstance(point, RequestPoint)}
         sandbox = life.sandbox
         for index, (name, step) in enumerate(STEPS):
             point = points.get(index)
@@ -465,13 +512,17 @@ async def live(points: dict[int, Point], database_url: str | None = None) -> Run
                 await sandbox.actors.drop_connection()
             elif point == RATE_LIMITED:
                 sandbox.ratelimits.force_429(None, count=BURST, retry_after=0.01)
-            at_request = point if isinstance(point, RequestPoint) else None
-            if await run_step(life.harness, switch, lambda step=step: step(life), at_request):  # type: ignore[misc]
+            at_request = pending.pop(index, None)  # gone if a restart made its write and was killed there
+            killed = await run_step(life.harness, switch, lambda step=step: step(life), at_request)  # type: ignore[misc]
+            step_writes = list(switch.writes)
+            if killed:
                 faults.append(f"{name}: {switch.tripped_on}")
-                await restart(life)
             elif point == IDLE:
                 await crash(life.harness)
-                await restart(life)
+            elif at_request is not None:
+                missed.append(f"{name}: {at_request} ({at_request.what})")
+            if killed or point == IDLE:
+                step_writes += await recover(life, index, pending, faults)
             if point in (IDLE, DROP, RATE_LIMITED):
                 faults.append(f"{name}: {point}")
             if point == DROP:
@@ -481,11 +532,11 @@ async def live(points: dict[int, Point], database_url: str | None = None) -> Run
                 )
                 await settle(life.harness)
             life.redo = None
-            writes.append(list(switch.writes))
+            writes.append(step_writes)
             await check_panel(life, name)
         await advance(life, SETTLE_AT)
         gateway = sandbox.gateway
-        return Run(await outcome(life), writes, faults, gateway.identify_count, gateway.resume_count)
+        return Run(await outcome(life), writes, faults, gateway.identify_count, gateway.resume_count, missed)
 
 
 _golden: Run | None = None

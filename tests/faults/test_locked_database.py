@@ -16,17 +16,18 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from bot.db import engine
 from bot.db.models import MeetingOccurrence, MeetingReminder, MeetingSchedule, Outbox
-from bot.settings import sqlite_path_of
+from bot.db.urls import sqlite_path_of
 from cogs import _replies
 from tests.e2e.test_meetings import START, schedule_tuesday
 from tests.e2e.test_rota import duty_holders, rota_group
 from tests.faults.test_open_forms import FEEDBACK, with_button
 from tests.fixtures.bot import BotHarness, Group, configure
-from tests.sandbox.handles import DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE_MESSAGE
+from tests.fixtures.meeting import MeetingDriver
+from tests.sandbox.handles import DEFERRED_CHANNEL_MESSAGE, DEFERRED_UPDATE_MESSAGE, InteractionHandle
 from tests.sandbox.server import Sandbox
 
 pytestmark = pytest.mark.e2e
@@ -59,10 +60,35 @@ async def row_counts(harness: BotHarness) -> dict[str, int]:
         }
 
 
+@contextlib.contextmanager
+def first_write(harness: BotHarness) -> Iterator[asyncio.Event]:
+    """Yield an event set once the bot sends its first write statement to SQLite, where it meets any lock."""
+    assert harness.bot is not None
+    engine, sent = harness.bot.database.engine.sync_engine, asyncio.Event()
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            sent.set()
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+
 @pytest.fixture
 def short_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the bot give up waiting for the lock after 200 ms instead of 5 s (set before it connects)."""
     monkeypatch.setattr(engine, "SQLITE_BUSY_TIMEOUT_MS", SHORT_BUSY_TIMEOUT_MS)
+
+
+async def held_until_answered(handle: InteractionHandle) -> None:
+    """Keep the lock until Discord has the bot's first answer or shows the interaction failed (past its deadline).
+
+    The handler cannot finish while the lock is held, so an answer in time can only be the bot's deferral.
+    """
+    await handle.sb.interactions.wait_answered(handle.interaction, handle.sb.interaction_deadline + 5)
 
 
 async def test_a_write_lock_held_for_a_moment_is_waited_for_and_the_command_succeeds(
@@ -70,11 +96,11 @@ async def test_a_write_lock_held_for_a_moment_is_waited_for_and_the_command_succ
 ) -> None:
     await harness.start()
     await configure(sandbox, group)
-    with write_lock(harness):
+    with write_lock(harness), first_write(harness) as writing:
         handle = await sandbox.actors.invoke(
             group.guild, group.facilitator, "meeting schedule", {**SCHEDULE, "channel": group.voice}
         )
-        await asyncio.sleep(0.3)  # the other process keeps the lock for a while
+        await writing.wait()  # the bot's write has met the lock; without a busy timeout SQLite refuses it at once
         assert not handle.responded  # the bot is waiting for the lock, not failing
     answer = await handle.response()
     assert answer.ephemeral and answer.content.startswith("Scheduled"), answer.content
@@ -145,7 +171,7 @@ async def test_a_lock_outlasting_discords_answer_deadline_still_gets_the_member_
         handle = await sandbox.actors.invoke(
             group.guild, group.facilitator, "meeting schedule", {**SCHEDULE, "channel": group.voice}
         )
-        await asyncio.sleep(0.5)
+        await held_until_answered(handle)
     await harness.idle()
     saved = (await row_counts(harness))["meeting_schedule"]
     assert not handle.failed, f"Discord showed 'This interaction failed'; schedules saved: {saved}"
@@ -156,20 +182,18 @@ async def test_a_lock_outlasting_discords_answer_deadline_still_gets_the_member_
 
 
 async def test_a_panel_click_during_a_long_lock_is_answered_in_time_and_privately(
-    sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+    sandbox: Sandbox, group: Group, harness: BotHarness, meeting: MeetingDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await harness.start()
-    await configure(sandbox, group)
-    await schedule_tuesday(sandbox, group)
-    await harness.advance_to(START)
-    thread = next(c for c in group.guild.channels.values() if c.is_thread and c.parent_id == group.meetings.id)
-    panel = next(m for m in sandbox.channel_messages(thread) if "Facilitator panel" in m.content)
+    await meeting.start_bot_and_configure()
+    await meeting.schedule_weekly()
+    await meeting.open_meeting()
+    panel = meeting.panel()
     harness.clock.set(START + timedelta(minutes=1))
     sandbox.interaction_deadline = 0.3
     monkeypatch.setattr(_replies, "AUTO_DEFER_AFTER", 0.1)
     with write_lock(harness):
         handle = await sandbox.actors.click(group.facilitator, panel, label="Next phase")
-        await asyncio.sleep(0.5)
+        await held_until_answered(handle)
     await harness.idle()
     assert not handle.failed, "Discord showed 'This interaction failed' for a panel click"
     assert (await handle.response()).type == DEFERRED_UPDATE_MESSAGE  # silent: the panel itself is not touched
@@ -189,38 +213,31 @@ async def test_a_rota_confirmation_during_a_long_lock_still_updates_the_dm(
     monkeypatch.setattr(_replies, "AUTO_DEFER_AFTER", 0.1)
     with write_lock(harness):
         handle = await sandbox.actors.click(lead, request, label="Confirm")
-        await asyncio.sleep(0.5)
+        await held_until_answered(handle)
     await harness.idle()
     assert not handle.failed, "Discord showed 'This interaction failed' for a rota confirmation"
     assert (await handle.response()).type == DEFERRED_UPDATE_MESSAGE
     shown = next(m for m in sandbox.dms(lead) if m.id == request.id)
-    for _ in range(100):  # the edit follows the deferral once the lock is gone
-        if shown.content.startswith("Thank you"):
-            break
-        await asyncio.sleep(0.05)
+    # The edit follows the deferral once the lock is gone.
+    await sandbox.wait_until(lambda: shown.content.startswith("Thank you"), what="the confirmation's edit")
     assert shown.content.startswith("Thank you: you're confirmed"), shown.content
     assert not shown.components  # the buttons are gone, as when answered at once
 
 
 async def test_a_feedback_form_submitted_during_a_long_lock_is_answered_in_time_and_privately(
-    sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+    sandbox: Sandbox, group: Group, harness: BotHarness, meeting: MeetingDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await harness.start()
-    await configure(sandbox, group)
-    await schedule_tuesday(sandbox, group)
-    await harness.advance_to(START)
-    for minute in range(5, 35, 5):  # on to the closing, where the feedback button is
-        harness.clock.set(START + timedelta(minutes=minute))
-        panel = with_button(sandbox, group, "Next phase")
-        await (await sandbox.actors.click(group.facilitator, panel, label="Next phase")).response()
-        await harness.idle()
+    await meeting.start_bot_and_configure()
+    await meeting.schedule_weekly()
+    await meeting.open_meeting()
+    await meeting.click_through_phases("Closing", minutes_each=5)  # where the feedback button is
     opened = await sandbox.actors.click(group.member, with_button(sandbox, group, FEEDBACK), label=FEEDBACK)
     await opened.response()
     sandbox.interaction_deadline = 0.3
     monkeypatch.setattr(_replies, "AUTO_DEFER_AFTER", 0.1)
     with write_lock(harness):
         sent = await sandbox.actors.submit_modal(opened, {"How helpful was today's meeting?": "5"})
-        await asyncio.sleep(0.5)
+        await held_until_answered(sent)
     await harness.idle()
     assert not sent.failed, "Discord showed 'This interaction failed' for a feedback form"
     assert (await sent.response()).type == DEFERRED_UPDATE_MESSAGE  # a form opened from a button defers silently

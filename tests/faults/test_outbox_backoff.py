@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from cogs.meetings._delivery import WAKE_JOB
+from bot.delivery.delivery import WAKE_JOB
 from tests.e2e.test_meetings import START
 from tests.faults.test_outbox_recovery import OPENING, THREADS, scheduled, texts, threads
 from tests.fixtures.bot import BotHarness, Group

@@ -201,7 +201,7 @@ async def test_steps_queued_behind_a_failing_step_are_never_given_up_untried(
     assert harness.bot is not None
     for minute in range(1, 6):  # woken every minute, as the bot should be after a failure
         harness.clock.set(START + timedelta(minutes=minute))
-        await harness.bot.delivery.run_due()  # type: ignore[attr-defined]
+        await harness.bot.delivery.run_due()
     thread = threads(group)[0]
     shown = texts(sandbox, thread)
     assert any(text.startswith("**Welcome** (1/6") for text in shown), shown

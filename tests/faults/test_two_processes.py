@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,9 +28,9 @@ from bot.domain.meeting_format import load_templates
 from bot.domain.tools import default_content_dir, load_library
 from bot.services.meetings.runner import MeetingRunner
 from bot.services.outbox import OutboxItem, OutboxService
-from bot.services.rota import RotaService
-from bot.services.rota_rows import ensure_settings
-from bot.services.rota_timers import RotaTimers
+from bot.services.rota.rows import ensure_settings
+from bot.services.rota.service import RotaService
+from bot.services.rota.timers import RotaTimers
 from tests.fixtures.db import FakeClock, POSTGRES_URL, reset_postgres
 
 DUE = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
@@ -220,6 +220,18 @@ async def test_two_processes_posting_the_weekly_rota_at_once_post_it_once_and_bo
         await second.dispose()
 
 
+async def lock_waited_on(database: Database, racer: asyncio.Task[Any], timeout: float = 10.0) -> None:
+    """Return once PostgreSQL shows a session of this database waiting for a lock (or `racer` is done without one)."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    async with asyncio.timeout(timeout):
+        while not racer.done():
+            async with database.session() as session:  # each look waits on the server, giving the racer its turn
+                if await session.scalar(waiting):
+                    return
+
+
 @pytest.mark.postgres
 @pytest.mark.skipif(POSTGRES_URL is None, reason="TEST_DATABASE_URL is not set (SQLite has one writer at a time)")
 async def test_a_transaction_making_the_rota_settings_row_while_another_has_just_made_it_reads_that_row() -> None:
@@ -246,7 +258,7 @@ async def test_a_transaction_making_the_rota_settings_row_while_another_has_just
         await upgrade(first)
         holder, racer = asyncio.create_task(make_and_hold()), asyncio.create_task(make_too())
         await made.wait()
-        await asyncio.sleep(0.3)
+        await lock_waited_on(first, racer)
         assert not racer.done(), "the second insert should wait for the first transaction"
         release.set()
         assert await asyncio.gather(holder, racer) == [3, 3]

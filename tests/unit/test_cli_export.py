@@ -22,8 +22,8 @@ from bot.cli_export import mount_export_commands
 from bot.db.engine import Database
 from bot.db.migrate import upgrade
 from bot.domain.disclosure import NOT_FOR_PUBLICATION
-from bot.services.participation import ParticipationService
-from bot.services.participation_export import ParticipationExport
+from bot.services.participation.export import ParticipationExport
+from bot.services.participation.service import ParticipationService
 from bot.settings import load_settings
 from tests.unit.services.test_participation_export import meeting
 

@@ -6,8 +6,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import cast
 
+from bot.delivery.lanes import LaneFlush, lane_of
 from bot.services.outbox import OutboxItem, OutboxService
-from cogs.meetings._lanes import LaneFlush, lane_of
 
 
 @dataclass
@@ -152,3 +152,33 @@ async def test_a_cancelled_flush_leaves_no_lane_running() -> None:
     flush.cancel()
     await asyncio.gather(flush, return_exceptions=True)
     assert all(task.done() for task in before if task is not asyncio.current_task())
+
+
+async def test_a_meeting_due_while_another_is_delivering_is_claimed_at_once_when_woken() -> None:
+    slow = OutboxItem(1, 1000, 100, "message", {"step": 0})
+    outbox = MemoryOutbox([slow])
+    release_slow = asyncio.Event()
+    delivered: list[int] = []
+
+    async def deliver(item: OutboxItem) -> bool:
+        if item.id == slow.id:
+            await release_slow.wait()  # a long opening: thread, posts, panel
+        outbox.states[item.id] = "sent"
+        delivered.append(item.id)
+        return True
+
+    flush = LaneFlush(cast(OutboxService, outbox), deliver)
+    running = asyncio.create_task(flush.run())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    # Another meeting falls due meanwhile: its opening is enqueued and the running flush is woken.
+    late = OutboxItem(2, 1001, 101, "message", {"step": 0})
+    outbox.items.append(late)
+    outbox.states[late.id], outbox.attempts[late.id] = "pending", 0
+    assert flush.wake()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert delivered == [late.id]  # delivered beside the busy lane, not after it
+    release_slow.set()
+    assert await running == 2
+    assert not flush.wake()  # finished: a new flush must be started instead

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.errors import InvalidInputError
-from bot.services.participation_feedback import feedback_columns
+from bot.services.participation.feedback import feedback_columns
 from cogs.participation._buttons import submitted_answers
 
 

@@ -1,12 +1,14 @@
-"""Alembic environment: runs on a connection handed in by the bot, or on DATABASE_URL for the alembic CLI."""
+"""Alembic environment: runs on a connection handed in by the bot, or on a URL passed in for the alembic CLI."""
 
 import asyncio
+import os
 
 from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.db.models import Base, UTCDateTime
+from bot.db.urls import DEFAULT_DATABASE_URL
 
 target_metadata = Base.metadata
 
@@ -31,10 +33,19 @@ def do_run_migrations(connection: Connection) -> None:
         context.run_migrations()
 
 
-async def run_standalone() -> None:
-    from bot.settings import Settings
+def standalone_url() -> str:
+    # Passed in: `alembic -x database_url=...`, or `sqlalchemy.url` in the config; else the environment's, else
+    # the default. The settings are not read here: migrations depend on the database alone.
+    passed = context.get_x_argument(as_dictionary=True).get("database_url")
+    return (
+        passed
+        or context.config.get_main_option("sqlalchemy.url")
+        or os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    )
 
-    engine = create_async_engine(Settings().database_url)
+
+async def run_standalone() -> None:
+    engine = create_async_engine(standalone_url())
     async with engine.begin() as connection:
         await connection.run_sync(do_run_migrations)
     await engine.dispose()

@@ -11,6 +11,7 @@ from bot.db.engine import Database
 from bot.db.models import MeetingOccurrence, MeetingSchedule
 from bot.domain.ics import IcsEvent, build_calendar
 from bot.domain.recurrence import ScheduleRule
+from bot.domain.states import OccurrenceState
 
 
 async def guild_calendar(database: Database, clock: Clock, guild_id: int, *, name: str = "SMART meetings") -> bytes:
@@ -28,7 +29,8 @@ async def guild_calendar(database: Database, clock: Clock, guild_id: int, *, nam
             cancelled = (
                 await session.scalars(
                     select(MeetingOccurrence.local_start).where(
-                        MeetingOccurrence.schedule_id == schedule.id, MeetingOccurrence.state == "cancelled"
+                        MeetingOccurrence.schedule_id == schedule.id,
+                        MeetingOccurrence.state == OccurrenceState.CANCELLED,
                     )
                 )
             ).all()

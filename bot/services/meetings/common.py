@@ -8,11 +8,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.db.models import GuildConfig, MeetingOccurrence
+from bot.domain.discord_ids import EntityType, ScheduledEventStatus
 from bot.domain.meeting_format import MeetingTemplate
+from bot.domain.states import OccurrenceState
+from bot.services.outbox_payloads import EventCreate, EventStatus
 
 LOCATION_KINDS = ("voice", "stage", "text")
-# Discord scheduled event entity types (DISCORD_FACTS.md): 1 stage, 2 voice, 3 external.
-ENTITY_TYPES = {"stage": 1, "voice": 2, "text": 3}
+# Where each kind of meeting's scheduled event happens.
+ENTITY_TYPES = {"stage": EntityType.STAGE_INSTANCE, "voice": EntityType.VOICE, "text": EntityType.EXTERNAL}
+# What a meeting's scheduled event is moved to as the meeting starts, ends, or is called off.
+EVENT_ACTIVE = EventStatus(ScheduledEventStatus.ACTIVE)
+EVENT_COMPLETED = EventStatus(ScheduledEventStatus.COMPLETED)
+EVENT_CANCELLED = EventStatus(ScheduledEventStatus.CANCELLED)
 MATERIALISE_HORIZON = timedelta(weeks=8)
 # A meeting no one ended closes by itself this long after its scheduled end.
 OVERRUN_LIMIT = timedelta(minutes=60)
@@ -29,7 +36,7 @@ class OccurrenceView:
     title: str
     starts_at: datetime
     ends_at: datetime
-    state: str
+    state: OccurrenceState
     reason: str | None
     location_kind: str
     channel_id: int
@@ -55,7 +62,7 @@ class OccurrenceView:
             title=row.title,
             starts_at=row.starts_at,
             ends_at=row.ends_at,
-            state=row.state,
+            state=OccurrenceState(row.state),
             reason=row.reason,
             location_kind=row.location_kind,
             channel_id=row.channel_id,
@@ -73,29 +80,24 @@ class OccurrenceView:
         )
 
 
-def timestamp(when: datetime, style: str = "F") -> str:
-    """Return a Discord timestamp that each viewer sees in their own time zone."""
-    return f"<t:{int(when.timestamp())}:{style}>"
-
-
-def event_payload(row: MeetingOccurrence, template: MeetingTemplate | None) -> dict[str, Any]:
-    """Return the scheduled event that mirrors an occurrence."""
+def event_payload(
+    row: MeetingOccurrence, template: MeetingTemplate | None, payload_type: type[EventCreate] = EventCreate
+) -> EventCreate:
+    """Return the scheduled event that mirrors an occurrence (to create, or with EventEdit to bring in line)."""
     entity_type = ENTITY_TYPES[row.location_kind]
-    payload: dict[str, Any] = {
-        "name": row.title[:100],
-        "description": (
+    in_channel = entity_type is not EntityType.EXTERNAL
+    return payload_type(
+        name=row.title[:100],
+        description=(
             f"SMART Recovery meeting{f' ({template.name})' if template else ''}. Everyone is welcome; taking part "
             "is optional. Use /meeting remind-me to get a reminder."
         )[:1000],
-        "start": row.starts_at.isoformat(),
-        "end": row.ends_at.isoformat(),
-        "entity_type": entity_type,
-    }
-    if entity_type in (1, 2):
-        payload["channel_id"] = row.channel_id
-    else:
-        payload["location"] = f"https://discord.com/channels/{row.guild_id}/{row.channel_id}"
-    return payload
+        start=row.starts_at,
+        end=row.ends_at,
+        entity_type=entity_type,
+        channel_id=row.channel_id if in_channel else None,
+        location=None if in_channel else f"https://discord.com/channels/{row.guild_id}/{row.channel_id}",
+    )
 
 
 def reminder_offsets(config: GuildConfig | None) -> list[int]:

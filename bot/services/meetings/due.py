@@ -12,6 +12,7 @@ from bot.db.models import GuildConfig, MeetingOccurrence, MeetingReminder
 from bot.domain.meeting_format import MeetingTemplate
 from bot.domain.meeting_run import RunState
 from bot.domain.shards import ShardScope
+from bot.domain.states import OccurrenceState
 from bot.services.meetings.common import NO_FACILITATOR_ALERT, OVERRUN_LIMIT
 from bot.services.scope import in_scope
 
@@ -34,7 +35,7 @@ async def next_due(
     mine = in_scope(MeetingOccurrence.guild_id, scope)
     unstaffed = await session.scalar(
         select(func.min(MeetingOccurrence.starts_at)).where(
-            MeetingOccurrence.state == "scheduled",
+            MeetingOccurrence.state == OccurrenceState.SCHEDULED,
             MeetingOccurrence.facilitator_id.is_(None),
             MeetingOccurrence.no_facilitator_alerted.is_(False),
             mine,
@@ -42,7 +43,7 @@ async def next_due(
     )
     # Every running meeting closes itself at the overrun limit, whatever its phase timers say.
     ends = await session.scalar(
-        select(func.min(MeetingOccurrence.ends_at)).where(MeetingOccurrence.state == "running", mine)
+        select(func.min(MeetingOccurrence.ends_at)).where(MeetingOccurrence.state == OccurrenceState.RUNNING, mine)
     )
     candidates: list[datetime | None] = [
         await session.scalar(
@@ -51,7 +52,9 @@ async def next_due(
             )
         ),
         await session.scalar(
-            select(func.min(MeetingOccurrence.starts_at)).where(MeetingOccurrence.state == "scheduled", mine)
+            select(func.min(MeetingOccurrence.starts_at)).where(
+                MeetingOccurrence.state == OccurrenceState.SCHEDULED, mine
+            )
         ),
         unstaffed - NO_FACILITATOR_ALERT if unstaffed else None,
         ends + OVERRUN_LIMIT if ends else None,
@@ -68,7 +71,7 @@ async def _next_phase_timer(
         select(MeetingOccurrence, GuildConfig)
         .outerjoin(GuildConfig, GuildConfig.guild_id == MeetingOccurrence.guild_id)
         .where(
-            MeetingOccurrence.state == "running",
+            MeetingOccurrence.state == OccurrenceState.RUNNING,
             MeetingOccurrence.phase_deadline.is_not(None),
             in_scope(MeetingOccurrence.guild_id, scope),
         )

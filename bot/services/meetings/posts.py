@@ -7,34 +7,44 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import GuildConfig, MeetingOccurrence
 from bot.db.models_rota import RotaMember
+from bot.domain.discord_ids import PanelAction, check_in_id, feedback_id, panel_id, timestamp
 from bot.domain.meeting_run import RunState
-from bot.services.meetings.common import timestamp
 from bot.services.outbox import enqueue
+from bot.services.outbox_payloads import Button, Message, Panel, PanelEdit
 
 log = logging.getLogger(__name__)
 
+
 # Buttons members use during a meeting: checking in (counted, never linked to a name) and feedback.
-FEEDBACK_BUTTON = {"label": "How was today? (anonymous)", "custom_id": "fb:open:{occurrence}", "style": "primary"}
-PHASE_BUTTONS: dict[str, tuple[dict[str, str], ...]] = {
-    "welcome": ({"label": "I'm here", "custom_id": "att:here:{occurrence}", "style": "success"},),
-    "closing": (FEEDBACK_BUTTON,),
-}
+def feedback_button(occurrence_id: int) -> Button:
+    """Return the button that opens a meeting's anonymous feedback form."""
+    return Button("How was today? (anonymous)", feedback_id(occurrence_id), "primary")
 
 
-def panel_custom_id(action: str, occurrence_id: int, phase_index: int) -> str:
-    """Return the custom_id of a panel button; the phase index makes a stale double click harmless."""
-    return f"mtg:{action}:{occurrence_id}:{phase_index}"
+def check_in_button(occurrence_id: int) -> Button:
+    """Return a meeting's "I'm here" button."""
+    return Button("I'm here", check_in_id(occurrence_id), "success")
 
 
-def panel_payload(row: MeetingOccurrence, state: RunState) -> dict[str, Any]:
+PHASE_BUTTONS: dict[str, Callable[[int], Button]] = {"welcome": check_in_button, "closing": feedback_button}
+
+
+def phase_buttons(phase_key: str, occurrence_id: int) -> list[Button]:
+    """Return the buttons a phase's opening post carries."""
+    button = PHASE_BUTTONS.get(phase_key)
+    return [button(occurrence_id)] if button else []
+
+
+def panel_payload(row: MeetingOccurrence, state: RunState) -> Panel:
     """Return the facilitator panel: where the meeting is, and its buttons."""
     phase = state.phase
     if state.paused_remaining is not None:
@@ -43,24 +53,25 @@ def panel_payload(row: MeetingOccurrence, state: RunState) -> dict[str, Any]:
         timer = f"ends {timestamp(state.deadline, 'R')}"
     else:
         timer = "no timer"
-    pause_action = ("resume", "Resume") if state.paused else ("pause", "Pause")
-    return {
-        "venue": True,
-        "content": (
+    pause_action: tuple[PanelAction, str] = ("resume", "Resume") if state.paused else ("pause", "Pause")
+    return Panel(
+        venue=True,
+        content=(
             f"**Facilitator panel** · {phase.title} ({state.index + 1}/{len(state.phases)}), {timer}.\n"
             "Only facilitators can use these buttons."
         ),
-        "buttons": [
-            {"label": "Next phase", "custom_id": panel_custom_id("next", row.id, state.index), "style": "primary"},
-            {"label": "+5 min", "custom_id": panel_custom_id("extend", row.id, state.index), "style": "secondary"},
-            {
-                "label": pause_action[1],
-                "custom_id": panel_custom_id(pause_action[0], row.id, state.index),
-                "style": "secondary",
-            },
-            {"label": "End meeting", "custom_id": panel_custom_id("end", row.id, state.index), "style": "danger"},
-        ],
-    }
+        buttons=(
+            Button("Next phase", panel_id("next", row.id, state.index), "primary"),
+            Button("+5 min", panel_id("extend", row.id, state.index), "secondary"),
+            Button(pause_action[1], panel_id(pause_action[0], row.id, state.index), "secondary"),
+            Button("End meeting", panel_id("end", row.id, state.index), "danger"),
+        ),
+    )
+
+
+def panel_edit(panel: Panel) -> PanelEdit:
+    """Return the edit that shows `panel` on the panel already posted."""
+    return PanelEdit(panel.content, panel.buttons)
 
 
 async def uses_rota(session: AsyncSession, guild_id: int) -> bool:
@@ -82,19 +93,6 @@ def state_values(state: RunState) -> dict[str, Any]:
     }
 
 
-async def claim(session: AsyncSession, row: MeetingOccurrence, *, values: dict[str, Any], **expected: Any) -> bool:
-    """Apply `values` only if the row still has the `expected` column values; return whether we won."""
-    conditions = [MeetingOccurrence.id == row.id]
-    for column, value in expected.items():
-        attribute = getattr(MeetingOccurrence, column)
-        conditions.append(attribute.is_(None) if value is None else attribute == value)
-    result = await session.execute(update(MeetingOccurrence).where(*conditions).values(**values))
-    won: bool = result.rowcount == 1  # type: ignore[attr-defined]
-    if won:
-        await session.refresh(row)
-    return won
-
-
 def anchor_text(title: str, now: datetime) -> str:
     """Return the meetings-channel message the meeting's thread starts from, pointing members to it."""
     return f"**{title}** is starting now ({timestamp(now, 't')}): join in the thread below. Everyone is welcome."
@@ -102,14 +100,13 @@ def anchor_text(title: str, now: datetime) -> str:
 
 def post(session: AsyncSession, row: MeetingOccurrence, now: datetime, content: str) -> None:
     """Post text into the meeting's thread (through the outbox)."""
-    enqueue(session, now, row.guild_id, "message", {"venue": True, "content": content}, occurrence_id=row.id)
+    enqueue(session, now, row.guild_id, Message(content, venue=True), occurrence_id=row.id)
 
 
 def post_ended(session: AsyncSession, row: MeetingOccurrence, now: datetime, content: str) -> None:
     """Post the "meeting has ended" message with the feedback button: a meeting ended early still gets feedback."""
-    button = {**FEEDBACK_BUTTON, "custom_id": FEEDBACK_BUTTON["custom_id"].format(occurrence=row.id)}
-    payload = {"venue": True, "content": content, "buttons": [button]}
-    enqueue(session, now, row.guild_id, "message", payload, occurrence_id=row.id)
+    payload = Message(content, venue=True, buttons=(feedback_button(row.id),))
+    enqueue(session, now, row.guild_id, payload, occurrence_id=row.id)
 
 
 def alert_coordinators(
@@ -120,10 +117,5 @@ def alert_coordinators(
         log.warning("Guild %s has no coordinators' channel; alert about meeting %s not sent.", row.guild_id, row.id)
         return
     enqueue(
-        session,
-        now,
-        row.guild_id,
-        "message",
-        {"channel_id": config.coordinators_channel_id, "content": content},
-        occurrence_id=row.id,
+        session, now, row.guild_id, Message(content, channel_id=config.coordinators_channel_id), occurrence_id=row.id
     )

@@ -16,30 +16,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.db.engine import Database
+from bot.db.helpers import claim, rowcount
 from bot.db.models import GuildConfig, MeetingOccurrence, MeetingReminder
 from bot.domain import meeting_run
+from bot.domain.discord_ids import mention_channel, mention_role, timestamp
 from bot.domain.guild import DEFAULT_CRISIS_TEXT
 from bot.domain.meeting_format import DEFAULT_TEMPLATE, MeetingTemplate, PhaseSpec, opening_statement, phase_prompt
 from bot.domain.meeting_run import PhaseTiming, RunState
 from bot.domain.shards import ShardScope
+from bot.domain.states import OccurrenceState
 from bot.domain.text import plural
 from bot.domain.tool_render import render_share_embed
 from bot.domain.tools import ToolLibrary
 from bot.errors import ConflictError, InvalidInputError, NotFoundError
 from bot.services.meetings import due
 from bot.services.meetings.common import (
+    EVENT_ACTIVE,
+    EVENT_CANCELLED,
+    EVENT_COMPLETED,
     NO_FACILITATOR_ALERT,
     OVERRUN_LIMIT,
     OccurrenceView,
-    timestamp,
 )
 from bot.services.meetings.due import longest_lead
 from bot.services.meetings.posts import (
-    PHASE_BUTTONS,
     alert_coordinators,
     anchor_text,
-    claim,
+    panel_edit,
     panel_payload,
+    phase_buttons,
     post,
     post_ended,
     state_values,
@@ -47,6 +52,7 @@ from bot.services.meetings.posts import (
 )
 from bot.services.meetings.schedules import add_reminders, request_events
 from bot.services.outbox import enqueue
+from bot.services.outbox_payloads import CloseVenue, DirectMessage, Message, Notify, OpenVenue, PanelEdit
 from bot.services.scope import in_scope
 from bot.services.tools import rotation_pick, work_button
 
@@ -108,9 +114,9 @@ class MeetingRunner:
                     .where(MeetingReminder.id == reminder.id, MeetingReminder.sent_at.is_(None))
                     .values(sent_at=now)
                 )
-                if won.rowcount != 1:  # type: ignore[attr-defined]
+                if rowcount(won) != 1:
                     continue
-                if occurrence.state != "scheduled" or occurrence.starts_at <= now:
+                if occurrence.state != OccurrenceState.SCHEDULED or occurrence.starts_at <= now:
                     continue  # cancelled, or too late to be useful: mark it done without a ping
                 config = await session.get(GuildConfig, occurrence.guild_id)
                 if config is None or not config.meetings_channel_id or not config.reminder_role_id:
@@ -118,21 +124,20 @@ class MeetingRunner:
                         "Guild %s has no meetings channel or reminder role; reminder dropped.", occurrence.guild_id
                     )
                     continue
-                where = f"<#{occurrence.channel_id}>"
+                where = mention_channel(occurrence.channel_id)
                 enqueue(
                     session,
                     now,
                     occurrence.guild_id,
-                    "message",
-                    {
-                        "channel_id": config.meetings_channel_id,
-                        "content": (
-                            f"<@&{config.reminder_role_id}> Reminder: **{occurrence.title}** starts "
+                    Message(
+                        channel_id=config.meetings_channel_id,
+                        content=(
+                            f"{mention_role(config.reminder_role_id)} Reminder: **{occurrence.title}** starts "
                             f"{timestamp(occurrence.starts_at, 'R')} ({timestamp(occurrence.starts_at)}) in {where}. "
                             "Everyone is welcome."
                         ),
-                        "ping_role_id": config.reminder_role_id,
-                    },
+                        ping_role_id=config.reminder_role_id,
+                    ),
                     occurrence_id=occurrence.id,
                 )
 
@@ -141,7 +146,7 @@ class MeetingRunner:
             rows = (
                 await session.scalars(
                     select(MeetingOccurrence).where(
-                        MeetingOccurrence.state == "scheduled",
+                        MeetingOccurrence.state == OccurrenceState.SCHEDULED,
                         MeetingOccurrence.facilitator_id.is_(None),
                         MeetingOccurrence.no_facilitator_alerted.is_(False),
                         MeetingOccurrence.starts_at <= now + NO_FACILITATOR_ALERT,
@@ -169,7 +174,7 @@ class MeetingRunner:
                 await session.scalars(
                     select(MeetingOccurrence.id)
                     .where(
-                        MeetingOccurrence.state == "scheduled",
+                        MeetingOccurrence.state == OccurrenceState.SCHEDULED,
                         MeetingOccurrence.starts_at <= now,
                         in_scope(MeetingOccurrence.guild_id, self.scope),
                     )
@@ -180,85 +185,111 @@ class MeetingRunner:
             await self._start_one(occurrence_id, now, facilitator_id=None, manual=False)
 
     async def _start_one(self, occurrence_id: int, now: datetime, *, facilitator_id: int | None, manual: bool) -> bool:
+        """Start one scheduled meeting, or record it missed when it can no longer run; return whether it started."""
         async with self._db.session() as session:
             row = await session.get(MeetingOccurrence, occurrence_id)
-            if row is None or row.state != "scheduled":
+            if row is None or row.state != OccurrenceState.SCHEDULED:
                 return False
             config = await session.get(GuildConfig, row.guild_id)
-            grace = timedelta(minutes=config.late_start_grace_minutes if config else 15)
-            lateness = now - row.starts_at
-            if not manual and lateness > grace:
-                if await claim(session, row, state="scheduled", values={"state": "missed", "reason": "bot down"}):
-                    if row.event_id or row.event_requested:
-                        enqueue(session, now, row.guild_id, "event_status", {"status": 4}, occurrence_id=row.id)
-                    alert_coordinators(
-                        session,
-                        config,
-                        row,
-                        now,
-                        f"**{row.title}** due {timestamp(row.starts_at)} was missed: the bot was offline at its start "
-                        f"and more than {int(grace.total_seconds() // 60)} minutes had passed. "
-                        "It is recorded as missed.",
-                    )
-                    await request_events(session, row.guild_id, config, self.templates, now)
+            if not manual and await self._record_if_missed(session, row, config, now):
                 return False
-            if not manual and row.facilitator_id is None and await uses_rota(session, row.guild_id):
-                await self._miss_for_lack_of_facilitator(session, row, config, now)
-                return False
-            phases = self._phases(row, config)
-            state = meeting_run.begin(phases, now)
-            won = await claim(
-                session,
-                row,
-                state="scheduled",
-                values={
-                    "state": "running",
-                    "actual_start": now,
-                    "started_late": not manual and lateness > timedelta(minutes=1),
-                    "facilitator_id": facilitator_id if facilitator_id is not None else row.facilitator_id,
-                    **state_values(state),
-                },
-            )
-            if not won:
+            late = not manual and now - row.starts_at > timedelta(minutes=1)
+            state = await self._claim_start(session, row, config, now, facilitator_id=facilitator_id, late=late)
+            if state is None:
                 return False
             await session.refresh(row)
-            if row.tool_slug is None and self.library is not None:
-                held = await session.scalar(
-                    select(func.count())
-                    .select_from(MeetingOccurrence)
-                    .where(MeetingOccurrence.guild_id == row.guild_id, MeetingOccurrence.state == "completed")
-                )
-                due = rotation_pick(self.library, int(held or 0))
-                row.tool_slug = due.slug if due else None
-            venue_parent = config.meetings_channel_id if config and row.location_kind != "text" else row.channel_id
-            if not venue_parent:
-                venue_parent = row.channel_id
-            local_day = row.local_start[:10]
-            enqueue(
-                session,
-                now,
-                row.guild_id,
-                "open_venue",
-                {
-                    "channel_id": venue_parent,
-                    "name": f"{row.title} · {local_day}"[:100],
-                    "anchor": anchor_text(row.title, now),
-                },
-                occurrence_id=row.id,
-            )
-            if row.started_late:
-                post(session, row, now, "Sorry for the late start: the bot was offline when this meeting was due.")
-            crisis = (config.crisis_text if config else None) or DEFAULT_CRISIS_TEXT
-            post(session, row, now, opening_statement(crisis))
-            if row.location_kind != "text":
-                post(session, row, now, f"Voice for this meeting: <#{row.channel_id}>. Text chat happens here.")
-            self._post_phase(session, row, config, state, now)
-            enqueue(session, now, row.guild_id, "panel", panel_payload(row, state), occurrence_id=row.id)
-            enqueue(session, now, row.guild_id, "notify", {"event": "meeting_started"}, occurrence_id=row.id)
-            if row.event_id or row.event_requested:
-                enqueue(session, now, row.guild_id, "event_status", {"status": 2}, occurrence_id=row.id)
+            await self._pick_tool(session, row)
+            self._open(session, row, config, state, now)
             log.info("Meeting %s started (guild %s, late=%s).", row.id, row.guild_id, row.started_late)
             return True
+
+    async def _record_if_missed(
+        self, session: AsyncSession, row: MeetingOccurrence, config: GuildConfig | None, now: datetime
+    ) -> bool:
+        """Record the meeting missed when it is past its start's grace or has no facilitator; return whether it is."""
+        grace = timedelta(minutes=config.late_start_grace_minutes if config else 15)
+        if now - row.starts_at > grace:
+            await self._miss_while_offline(session, row, config, grace, now)
+            return True
+        if row.facilitator_id is None and await uses_rota(session, row.guild_id):
+            await self._miss_for_lack_of_facilitator(session, row, config, now)
+            return True
+        return False
+
+    async def _claim_start(
+        self,
+        session: AsyncSession,
+        row: MeetingOccurrence,
+        config: GuildConfig | None,
+        now: datetime,
+        *,
+        facilitator_id: int | None,
+        late: bool,
+    ) -> RunState | None:
+        """Claim the meeting as running in its first phase; return its run state, or None when another claim won."""
+        state = meeting_run.begin(self._phases(row, config), now)
+        won = await claim(
+            session,
+            row,
+            state=OccurrenceState.SCHEDULED,
+            values={
+                "state": OccurrenceState.RUNNING,
+                "actual_start": now,
+                "started_late": late,
+                "facilitator_id": facilitator_id if facilitator_id is not None else row.facilitator_id,
+                **state_values(state),
+            },
+        )
+        return state if won else None
+
+    async def _miss_while_offline(
+        self,
+        session: AsyncSession,
+        row: MeetingOccurrence,
+        config: GuildConfig | None,
+        grace: timedelta,
+        now: datetime,
+    ) -> None:
+        """Record a meeting missed because the bot was offline past its start's grace, and tell the coordinators."""
+        values = {"state": OccurrenceState.MISSED, "reason": "bot down"}
+        if not await claim(session, row, state=OccurrenceState.SCHEDULED, values=values):
+            return
+        if row.event_id or row.event_requested:
+            enqueue(session, now, row.guild_id, EVENT_CANCELLED, occurrence_id=row.id)
+        alert_coordinators(
+            session,
+            config,
+            row,
+            now,
+            f"**{row.title}** due {timestamp(row.starts_at)} was missed: the bot was offline at its start "
+            f"and more than {int(grace.total_seconds() // 60)} minutes had passed. "
+            "It is recorded as missed.",
+        )
+        await request_events(session, row.guild_id, config, self.templates, now)
+
+    async def _pick_tool(self, session: AsyncSession, row: MeetingOccurrence) -> None:
+        """Give a meeting without a chosen tool the next one in the library's rotation."""
+        if row.tool_slug is not None or self.library is None:
+            return
+        held = await session.scalar(
+            select(func.count())
+            .select_from(MeetingOccurrence)
+            .where(MeetingOccurrence.guild_id == row.guild_id, MeetingOccurrence.state == OccurrenceState.COMPLETED)
+        )
+        tool = rotation_pick(self.library, int(held or 0))
+        row.tool_slug = tool.slug if tool else None
+
+    def _open(
+        self, session: AsyncSession, row: MeetingOccurrence, config: GuildConfig | None, state: RunState, now: datetime
+    ) -> None:
+        """Queue a started meeting's venue, opening posts, first phase, panel and started notices."""
+        _open_venue(session, row, config, now)
+        _post_opening(session, row, config, now)
+        self._post_phase(session, row, config, state, now)
+        enqueue(session, now, row.guild_id, panel_payload(row, state), occurrence_id=row.id)
+        enqueue(session, now, row.guild_id, Notify("meeting_started"), occurrence_id=row.id)
+        if row.event_id or row.event_requested:
+            enqueue(session, now, row.guild_id, EVENT_ACTIVE, occurrence_id=row.id)
 
     async def _run_timers(self, now: datetime) -> None:
         # Only the meetings with a timer due: no phase timer comes before the deadline minus the longest nudge
@@ -271,7 +302,11 @@ class MeetingRunner:
             ids = (
                 await session.scalars(
                     select(MeetingOccurrence.id)
-                    .where(MeetingOccurrence.state == "running", due, in_scope(MeetingOccurrence.guild_id, self.scope))
+                    .where(
+                        MeetingOccurrence.state == OccurrenceState.RUNNING,
+                        due,
+                        in_scope(MeetingOccurrence.guild_id, self.scope),
+                    )
                     .order_by(MeetingOccurrence.id)
                 )
             ).all()
@@ -282,7 +317,7 @@ class MeetingRunner:
         """Close, advance or nudge one running meeting if its time has come, in a transaction of its own."""
         async with self._db.session() as session:
             row = await session.get(MeetingOccurrence, occurrence_id)
-            if row is None or row.state != "running":
+            if row is None or row.state != OccurrenceState.RUNNING:
                 return
             config = await session.get(GuildConfig, row.guild_id)
             state = self._state_of(row, config)
@@ -304,37 +339,35 @@ class MeetingRunner:
                         session,
                         now,
                         row.guild_id,
-                        "dm",
-                        {
-                            "user_id": row.facilitator_id,
-                            "channel_id": config.facilitators_channel_id if config else None,
-                            "content": f"{plural(left, 'minute')} left in {state.phase.title.lower()} ({row.title}).",
-                        },
+                        DirectMessage(
+                            user_id=row.facilitator_id,
+                            channel_id=config.facilitators_channel_id if config else None,
+                            content=f"{plural(left, 'minute')} left in {state.phase.title.lower()} ({row.title}).",
+                        ),
                         occurrence_id=row.id,
                     )
 
     async def _miss_for_lack_of_facilitator(
         self, session: AsyncSession, row: MeetingOccurrence, config: GuildConfig | None, now: datetime
     ) -> None:
-        values = {"state": "missed", "reason": "no facilitator"}
-        if not await claim(session, row, state="scheduled", values=values):
+        values = {"state": OccurrenceState.MISSED, "reason": "no facilitator"}
+        if not await claim(session, row, state=OccurrenceState.SCHEDULED, values=values):
             return
         if config and config.meetings_channel_id:
             enqueue(
                 session,
                 now,
                 row.guild_id,
-                "message",
-                {
-                    "channel_id": config.meetings_channel_id,
-                    "content": f"We're sorry: **{row.title}** can't go ahead today because no facilitator is "
+                Message(
+                    channel_id=config.meetings_channel_id,
+                    content=f"We're sorry: **{row.title}** can't go ahead today because no facilitator is "
                     "available. Please look after yourselves; `/crisis` shows where to get help, and "
                     "`/meeting list` shows the next meeting.",
-                },
+                ),
                 occurrence_id=row.id,
             )
         if row.event_id or row.event_requested:
-            enqueue(session, now, row.guild_id, "event_status", {"status": 4}, occurrence_id=row.id)
+            enqueue(session, now, row.guild_id, EVENT_CANCELLED, occurrence_id=row.id)
         alert_coordinators(
             session,
             config,
@@ -358,7 +391,7 @@ class MeetingRunner:
             row = await session.get(MeetingOccurrence, occurrence_id)
             if row is None or row.guild_id != guild_id:
                 raise NotFoundError("This meeting no longer exists.")
-            if row.state != "running":
+            if row.state != OccurrenceState.RUNNING:
                 raise ConflictError(f"This meeting is {row.state}; the panel no longer applies.")
             if row.phase_index != phase_index:
                 raise ConflictError("The meeting has already moved on: use the newest panel.")
@@ -378,7 +411,7 @@ class MeetingRunner:
                 }[action]()
                 if not await claim(session, row, phase_index=phase_index, values=state_values(changed)):
                     raise ConflictError("Someone else changed the meeting at the same moment; try again.")
-                enqueue(session, now, row.guild_id, "panel_edit", panel_payload(row, changed), occurrence_id=row.id)
+                enqueue(session, now, row.guild_id, panel_edit(panel_payload(row, changed)), occurrence_id=row.id)
             await session.flush()
             await session.refresh(row)
             return OccurrenceView.of(row)
@@ -398,7 +431,7 @@ class MeetingRunner:
         async with self._db.session() as session:
             running = await session.scalar(
                 select(MeetingOccurrence.id).where(
-                    MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == "running"
+                    MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == OccurrenceState.RUNNING
                 )
             )
             if running is not None:
@@ -407,7 +440,7 @@ class MeetingRunner:
                 select(MeetingOccurrence.id)
                 .where(
                     MeetingOccurrence.guild_id == guild_id,
-                    MeetingOccurrence.state == "scheduled",
+                    MeetingOccurrence.state == OccurrenceState.SCHEDULED,
                     MeetingOccurrence.starts_at <= now + EARLY_START_WINDOW,
                 )
                 .order_by(MeetingOccurrence.starts_at)
@@ -427,7 +460,7 @@ class MeetingRunner:
                     local_start=now.isoformat()[:19],
                     starts_at=now,
                     ends_at=now + timedelta(minutes=template.duration_minutes),
-                    state="scheduled",
+                    state=OccurrenceState.SCHEDULED,
                     title=(title or "SMART Recovery meeting").strip()[:100],
                     template_slug=template_slug,
                     location_kind=location_kind,
@@ -481,7 +514,7 @@ class MeetingRunner:
         async with self._db.session() as session:
             row = await session.scalar(
                 select(MeetingOccurrence).where(
-                    MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == "running"
+                    MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == OccurrenceState.RUNNING
                 )
             )
             return OccurrenceView.of(row) if row else None
@@ -516,14 +549,13 @@ class MeetingRunner:
             pass_the_hat_text=config.pass_the_hat_text if config else None,
             tool_line=f"Today's SMART tool: **{featured.name}**. {featured.summary}" if featured else None,
         )
-        payload: dict[str, Any] = {"venue": True, "content": text}
-        buttons = list(PHASE_BUTTONS.get(state.phase.key, ()))
+        buttons = phase_buttons(state.phase.key, row.id)
+        embeds: tuple[dict[str, Any], ...] = ()
         if featured is not None:
-            payload["embeds"] = [render_share_embed(featured)]
+            embeds = (render_share_embed(featured),)
             buttons.append(work_button(featured))
-        if buttons:
-            payload["buttons"] = [{**b, "custom_id": b["custom_id"].format(occurrence=row.id)} for b in buttons]
-        enqueue(session, now, row.guild_id, "message", payload, occurrence_id=row.id)
+        payload = Message(text, venue=True, embeds=embeds, buttons=tuple(buttons))
+        enqueue(session, now, row.guild_id, payload, occurrence_id=row.id)
 
     async def _transition(
         self,
@@ -534,10 +566,12 @@ class MeetingRunner:
         new: RunState,
         now: datetime,
     ) -> None:
-        if not await claim(session, row, phase_index=old.index, state="running", values=state_values(new)):
+        if not await claim(
+            session, row, phase_index=old.index, state=OccurrenceState.RUNNING, values=state_values(new)
+        ):
             raise ConflictError("The meeting has already moved on.")
         self._post_phase(session, row, config, new, now)
-        enqueue(session, now, row.guild_id, "panel_edit", panel_payload(row, new), occurrence_id=row.id)
+        enqueue(session, now, row.guild_id, panel_edit(panel_payload(row, new)), occurrence_id=row.id)
 
     async def _finish(
         self,
@@ -550,8 +584,8 @@ class MeetingRunner:
         note: str | None,
     ) -> None:
         final = meeting_run.finish(state, now)
-        values = {**state_values(final), "state": "completed", "actual_end": now, "phase_deadline": None}
-        if not await claim(session, row, state="running", phase_index=row.phase_index, values=values):
+        values = {**state_values(final), "state": OccurrenceState.COMPLETED, "actual_end": now, "phase_deadline": None}
+        if not await claim(session, row, state=OccurrenceState.RUNNING, phase_index=row.phase_index, values=values):
             raise ConflictError("The meeting has already ended.")
         closing = note or "This meeting has ended. Thank you for being here; take care until next time."
         post_ended(session, row, now, closing)
@@ -559,16 +593,40 @@ class MeetingRunner:
             session,
             now,
             row.guild_id,
-            "panel_edit",
-            {"venue": True, "content": f"**Facilitator panel** · meeting ended {timestamp(now, 't')}.", "buttons": []},
+            PanelEdit(f"**Facilitator panel** · meeting ended {timestamp(now, 't')}."),
             occurrence_id=row.id,
         )
-        enqueue(session, now, row.guild_id, "close_venue", {}, occurrence_id=row.id)
-        enqueue(session, now, row.guild_id, "notify", {"event": "meeting_closed"}, occurrence_id=row.id)
+        enqueue(session, now, row.guild_id, CloseVenue(), occurrence_id=row.id)
+        enqueue(session, now, row.guild_id, Notify("meeting_closed"), occurrence_id=row.id)
         if row.event_id or row.event_requested:
-            enqueue(session, now, row.guild_id, "event_status", {"status": 3}, occurrence_id=row.id)
+            enqueue(session, now, row.guild_id, EVENT_COMPLETED, occurrence_id=row.id)
         await request_events(session, row.guild_id, config, self.templates, now)
         log.info("Meeting %s completed (guild %s).", row.id, row.guild_id)
+
+
+def _open_venue(session: AsyncSession, row: MeetingOccurrence, config: GuildConfig | None, now: datetime) -> None:
+    """Queue the meeting's thread: under the meetings channel for a voice meeting (when set), else its own channel."""
+    venue_parent = config.meetings_channel_id if config and row.location_kind != "text" else row.channel_id
+    if not venue_parent:
+        venue_parent = row.channel_id
+    local_day = row.local_start[:10]
+    enqueue(
+        session,
+        now,
+        row.guild_id,
+        OpenVenue(venue_parent, f"{row.title} · {local_day}"[:100], anchor_text(row.title, now)),
+        occurrence_id=row.id,
+    )
+
+
+def _post_opening(session: AsyncSession, row: MeetingOccurrence, config: GuildConfig | None, now: datetime) -> None:
+    """Queue the opening posts: an apology for a late start, the opening statement and where the voice is."""
+    if row.started_late:
+        post(session, row, now, "Sorry for the late start: the bot was offline when this meeting was due.")
+    crisis = (config.crisis_text if config else None) or DEFAULT_CRISIS_TEXT
+    post(session, row, now, opening_statement(crisis))
+    if row.location_kind != "text":
+        post(session, row, now, f"Voice for this meeting: {mention_channel(row.channel_id)}. Text chat happens here.")
 
 
 __all__ = ["MeetingRunner", "add_reminders"]

@@ -11,22 +11,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.db.engine import Database
+from bot.db.helpers import claim
 from bot.db.models import GuildConfig, MeetingOccurrence, MeetingReminder, MeetingSchedule
 from bot.db.table_cache import TableCache
+from bot.domain.discord_ids import timestamp
 from bot.domain.meeting_format import DEFAULT_TEMPLATE, MeetingTemplate
 from bot.domain.recurrence import ScheduleRule, expand, first_weekly_start, localize, parse_zone, weekly_rule
 from bot.domain.shards import ShardScope
+from bot.domain.states import OccurrenceState
 from bot.errors import InvalidInputError, NotFoundError
 from bot.services.meetings.common import (
+    EVENT_CANCELLED,
     LOCATION_KINDS,
     MATERIALISE_HORIZON,
     OccurrenceView,
     event_payload,
     reminder_offsets,
-    timestamp,
 )
-from bot.services.meetings.posts import claim
 from bot.services.outbox import enqueue
+from bot.services.outbox_payloads import EventEdit, Message
 from bot.services.scope import in_scope
 
 log = logging.getLogger(__name__)
@@ -201,12 +204,12 @@ class ScheduleService:
         for occurrence in expand(rule, now, now + MATERIALISE_HORIZON):
             local = occurrence.local.isoformat()
             known = existing.get(local)
-            if known is not None and known[1] != "superseded":
+            if known is not None and known[1] != OccurrenceState.SUPERSEDED:
                 continue
             previous = await session.get(MeetingOccurrence, known[0]) if known is not None else None
             if previous is not None:
                 # An edit moved the series back onto a date it had left: the same row comes back to life.
-                previous.state = "scheduled"
+                previous.state = OccurrenceState.SCHEDULED
                 previous.reason = None
                 previous.event_id = None
                 previous.event_requested = False
@@ -224,7 +227,7 @@ class ScheduleService:
                 local_start=local,
                 starts_at=occurrence.utc,
                 ends_at=occurrence.utc + timedelta(minutes=schedule.duration_minutes),
-                state="scheduled",
+                state=OccurrenceState.SCHEDULED,
                 title=schedule.title,
                 template_slug=schedule.template_slug,
                 location_kind=schedule.location_kind,
@@ -269,7 +272,7 @@ class ScheduleService:
             select(*columns)
             .where(
                 MeetingOccurrence.guild_id == guild_id,
-                MeetingOccurrence.state.in_(("scheduled", "running")),
+                MeetingOccurrence.state.in_((OccurrenceState.SCHEDULED, OccurrenceState.RUNNING)),
                 MeetingOccurrence.ends_at > now,
             )
             .order_by(MeetingOccurrence.starts_at)
@@ -305,7 +308,7 @@ class ScheduleService:
                 .where(
                     MeetingOccurrence.guild_id == guild_id,
                     MeetingOccurrence.schedule_id == schedule_id,
-                    MeetingOccurrence.state == "scheduled",
+                    MeetingOccurrence.state == OccurrenceState.SCHEDULED,
                     MeetingOccurrence.starts_at > self._clock.now(),
                 )
                 .order_by(MeetingOccurrence.starts_at)
@@ -329,7 +332,8 @@ class ScheduleService:
             rows = (
                 await session.scalars(
                     select(MeetingOccurrence).where(
-                        MeetingOccurrence.schedule_id == schedule_id, MeetingOccurrence.state == "scheduled"
+                        MeetingOccurrence.schedule_id == schedule_id,
+                        MeetingOccurrence.state == OccurrenceState.SCHEDULED,
                     )
                 )
             ).all()
@@ -340,11 +344,10 @@ class ScheduleService:
                     session,
                     now,
                     guild_id,
-                    "message",
-                    {
-                        "channel_id": config.meetings_channel_id,
-                        "content": f"**{schedule.title}** will no longer meet. Reason: {reason}",
-                    },
+                    Message(
+                        channel_id=config.meetings_channel_id,
+                        content=f"**{schedule.title}** will no longer meet. Reason: {reason}",
+                    ),
                 )
             return len(rows)
 
@@ -395,7 +398,7 @@ class ScheduleService:
                 await session.scalars(
                     select(MeetingOccurrence).where(
                         MeetingOccurrence.schedule_id == schedule_id,
-                        MeetingOccurrence.state == "scheduled",
+                        MeetingOccurrence.state == OccurrenceState.SCHEDULED,
                         MeetingOccurrence.starts_at > now,
                     )
                 )
@@ -406,10 +409,10 @@ class ScheduleService:
                     # The series moved: this date no longer happens. It is kept as "superseded" (not
                     # "cancelled": nobody cancelled a meeting) so its event can still be cancelled through
                     # the outbox, and members never see it again.
-                    row.state = "superseded"
+                    row.state = OccurrenceState.SUPERSEDED
                     row.reason = "rescheduled"
                     if row.event_id or row.event_requested:
-                        enqueue(session, now, guild_id, "event_status", {"status": 4}, occurrence_id=row.id)
+                        enqueue(session, now, guild_id, EVENT_CANCELLED, occurrence_id=row.id)
                     await session.execute(delete(MeetingReminder).where(MeetingReminder.occurrence_id == row.id))
                     continue
                 row.title = schedule.title
@@ -419,7 +422,8 @@ class ScheduleService:
                 row.channel_id = schedule.channel_id
                 if row.event_id or row.event_requested:
                     template = self.templates.get(row.template_slug)
-                    enqueue(session, now, guild_id, "event_edit", event_payload(row, template), occurrence_id=row.id)
+                    edited = event_payload(row, template, EventEdit)
+                    enqueue(session, now, guild_id, edited, occurrence_id=row.id)
             await session.flush()
             await self._materialise(session, schedule, config, now)
             return await self._upcoming(session, guild_id, now, limit=3, schedule_id=schedule_id)
@@ -474,7 +478,7 @@ async def _scheduled_occurrence(session: AsyncSession, guild_id: int, occurrence
     row = await session.get(MeetingOccurrence, occurrence_id)
     if row is None or row.guild_id != guild_id:
         raise NotFoundError(f"There is no meeting {occurrence_id} here. `/meeting list` shows the ids.")
-    if row.state != "scheduled":
+    if row.state != OccurrenceState.SCHEDULED:
         raise InvalidInputError(f"Meeting {occurrence_id} is {row.state}, so it can't be changed any more.")
     return row
 
@@ -497,20 +501,19 @@ def cancel_row(
     announce: bool = True,
 ) -> None:
     """Mark an occurrence cancelled, cancel its event, and tell members."""
-    row.state = "cancelled"
+    row.state = OccurrenceState.CANCELLED
     row.reason = reason
     if row.event_id or row.event_requested:
-        enqueue(session, now, row.guild_id, "event_status", {"status": 4}, occurrence_id=row.id)
+        enqueue(session, now, row.guild_id, EVENT_CANCELLED, occurrence_id=row.id)
     if announce and config and config.meetings_channel_id:
         enqueue(
             session,
             now,
             row.guild_id,
-            "message",
-            {
-                "channel_id": config.meetings_channel_id,
-                "content": f"**{row.title}** on {timestamp(row.starts_at)} is cancelled. Reason: {reason}",
-            },
+            Message(
+                channel_id=config.meetings_channel_id,
+                content=f"**{row.title}** on {timestamp(row.starts_at)} is cancelled. Reason: {reason}",
+            ),
             occurrence_id=row.id,
         )
 
@@ -529,7 +532,7 @@ async def request_events(
             select(MeetingOccurrence)
             .where(
                 MeetingOccurrence.guild_id == guild_id,
-                MeetingOccurrence.state == "scheduled",
+                MeetingOccurrence.state == OccurrenceState.SCHEDULED,
                 MeetingOccurrence.starts_at > now,
             )
             .order_by(MeetingOccurrence.starts_at)
@@ -543,4 +546,4 @@ async def request_events(
             continue
         if await claim(session, row, values={"event_requested": True}, event_requested=False):
             payload = event_payload(row, templates.get(row.template_slug))
-            enqueue(session, now, guild_id, "event_create", payload, occurrence_id=row.id)
+            enqueue(session, now, guild_id, payload, occurrence_id=row.id)

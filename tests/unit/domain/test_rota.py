@@ -186,6 +186,13 @@ def overlaps(a: Slot, b: Slot) -> bool:
     return a.occurrence_id != b.occurrence_id and a.starts_at < b.ends_at and b.starts_at < a.ends_at
 
 
+def away_during(facilitator: Facilitator, slot: Slot) -> bool:
+    """Return whether any moment of the slot falls in one of the facilitator's absences (not `is_away`: our own)."""
+    # The later of the two starts comes before the earlier of the two ends exactly when the half-open periods share
+    # a moment: however little of the slot the absence covers, and whichever end of it.
+    return any(max(start, slot.starts_at) < min(end, slot.ends_at) for start, end in facilitator.unavailable)
+
+
 def run_through(scenario: Scenario, plan: RotaPlan, facilitator_id: int, occurrence_id: int) -> int:
     """Return the run of adjacent duties the facilitator would have with this slot added to the final plan."""
     index = slot_index(scenario.slots)
@@ -201,7 +208,7 @@ def run_through(scenario: Scenario, plan: RotaPlan, facilitator_id: int, occurre
 
 def blocked_by_hard_rule(scenario: Scenario, plan: RotaPlan, facilitator: Facilitator, slot: Slot) -> bool:
     """Return whether the final plan shows the facilitator away, double-booked or at their monthly maximum."""
-    if facilitator.is_away(slot.starts_at, slot.ends_at):
+    if away_during(facilitator, slot):
         return True
     mine = duties_of(plan).get(facilitator.id, set())
     if any(overlaps(slot, other) for other in scenario.slots if other.occurrence_id in mine):
@@ -237,8 +244,80 @@ def test_never_assigns_an_unavailable_person(scenario: Scenario) -> None:
     slots = {slot.occurrence_id: slot for slot in scenario.slots}
     roster = {f.id: f for f in scenario.facilitators}
     for assignment in planned(scenario, plan):
+        assert not away_during(roster[assignment.facilitator_id], slots[assignment.occurrence_id])
+
+
+@st.composite
+def partial_absence(draw: st.DrawFn, slot: Slot) -> tuple[datetime, datetime]:
+    """Return an absence covering only part of the slot, by as little as a minute: its start, its end, or a middle."""
+    length = int((slot.ends_at - slot.starts_at) / timedelta(minutes=1))
+    inside = draw(st.integers(1, length - 1))
+    beyond = timedelta(minutes=draw(st.integers(1, 3 * 24 * 60)))
+    shape = draw(st.sampled_from(("covers the end", "covers the start", "inside")))
+    if shape == "covers the end":
+        return slot.starts_at + timedelta(minutes=inside), slot.ends_at + beyond
+    if shape == "covers the start":
+        return slot.starts_at - beyond, slot.starts_at + timedelta(minutes=inside)
+    until = draw(st.integers(inside + 1, length))
+    return slot.starts_at + timedelta(minutes=inside - 1), slot.starts_at + timedelta(minutes=until - 1)
+
+
+@st.composite
+def partly_away_scenarios(draw: st.DrawFn) -> Scenario:
+    """Scenarios where people are away for part of some meetings (and wholly away from none)."""
+    slots = draw(slot_lists(max_size=10, overlapping=True))
+    roster = draw(rosters(min_size=1, roles=LEAD_AND_CO, limits=False, away=False))
+    facilitators = []
+    for facilitator in roster:
+        missed = draw(st.lists(st.sampled_from(slots), max_size=len(slots)))
+        absences = tuple(draw(partial_absence(slot)) for slot in missed)
+        facilitators.append(replace(facilitator, unavailable=absences))
+    return Scenario(slots, tuple(facilitators), (), draw(policies))
+
+
+@TARGETED_SETTINGS
+@given(partly_away_scenarios())
+def test_nobody_away_for_any_part_of_a_meeting_is_assigned_to_it(scenario: Scenario) -> None:
+    plan = scenario.plan()
+    slots = {slot.occurrence_id: slot for slot in scenario.slots}
+    roster = {f.id: f for f in scenario.facilitators}
+    for assignment in plan.assignments:
         slot = slots[assignment.occurrence_id]
-        assert not roster[assignment.facilitator_id].is_away(slot.starts_at, slot.ends_at)
+        # Checked minute by minute as well: no minute of the meeting falls in one of the person's absences.
+        minutes = int((slot.ends_at - slot.starts_at) / timedelta(minutes=1))
+        for start, end in roster[assignment.facilitator_id].unavailable:
+            assert not [m for m in range(minutes) if start <= slot.starts_at + timedelta(minutes=m) < end]
+
+
+@pytest.mark.parametrize(
+    ("away_from", "away_until"),
+    [
+        (timedelta(minutes=89), timedelta(days=3)),  # leaves for a trip a minute before the end
+        (-timedelta(days=3), timedelta(minutes=1)),  # back from one a minute after the start
+        (timedelta(minutes=30), timedelta(minutes=40)),  # ten minutes in the middle
+        (-timedelta(hours=1), timedelta(hours=3)),  # the whole meeting and more
+    ],
+)
+def test_someone_away_for_part_of_a_meeting_is_not_assigned(away_from: timedelta, away_until: timedelta) -> None:
+    [slot] = weekly_slots(1)  # 90 minutes
+    away = ((slot.starts_at + away_from, slot.starts_at + away_until),)
+    plan = assign([slot], [person(1, unavailable=away)], [], RotaPolicy(co_facilitators=False), today=TODAY)
+    assert plan == RotaPlan((), (Shortfall(slot.occurrence_id, LEAD, "the only person who can lead is away"),))
+
+
+@pytest.mark.parametrize(
+    ("away_from", "away_until"),
+    [(-timedelta(days=3), timedelta(0)), (timedelta(minutes=90), timedelta(days=3))],
+)
+def test_an_absence_that_only_touches_a_meeting_does_not_stop_the_assignment(
+    away_from: timedelta, away_until: timedelta
+) -> None:
+    [slot] = weekly_slots(1)
+    away = (
+        (slot.starts_at + away_from, slot.starts_at + away_until),
+    )  # back exactly at the start, or leaves at the end
+    plan = assign([slot], [person(1, unavailable=away)], [], RotaPolicy(co_facilitators=False), today=TODAY)
+    assert plan.assignments == (Assignment(slot.occurrence_id, LEAD, 1),)
 
 
 @PROPERTY_SETTINGS
@@ -302,7 +381,7 @@ def test_consecutive_limit_kept_when_enough_people_are_available(
     needed = max(policy.max_consecutive + 1, duties_per_slot + 1)
     facilitators = data.draw(rosters(min_size=needed, max_size=needed + 4, roles=LEAD_AND_CO, limits=False))
     for slot in slots:
-        assume(sum(not f.is_away(slot.starts_at, slot.ends_at) for f in facilitators) >= needed)
+        assume(sum(not away_during(f, slot) for f in facilitators) >= needed)
     plan = assign(slots, facilitators, [], policy, today=TODAY)
     for runs in consecutive_runs(slots, plan.assignments).values():
         assert max(runs) <= policy.max_consecutive

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from bot.services.outbox import OutboxService, enqueue
+from bot.services.outbox_payloads import OpenVenue
 
 GUILD = 1 << 22
 
@@ -10,7 +11,7 @@ GUILD = 1 << 22
 async def test_a_retried_item_knows_its_attempt_and_the_checkpoint_of_the_try_before(database, clock):
     clock.set(datetime(2026, 12, 1, 19, 0, tzinfo=UTC))
     async with database.session() as session:
-        enqueue(session, clock.now(), GUILD, "open_venue", {"channel_id": 5, "name": "SMART"})
+        enqueue(session, clock.now(), GUILD, OpenVenue(channel_id=5, name="SMART"))
     outbox = OutboxService(database, clock)
     [first] = await outbox.claim_batch()
     assert (first.attempts, first.checkpoint) == (1, None)

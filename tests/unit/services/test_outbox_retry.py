@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from bot.db.models import MeetingOccurrence, Outbox
 from bot.services.outbox import CLAIM_LEASE, MAX_ATTEMPTS, OutboxService, enqueue
+from bot.services.outbox_payloads import Message
 from tests.fixtures.db import FakeClock
 
 GUILD = 1 << 22
@@ -24,8 +25,7 @@ async def add_items(database, clock: FakeClock, *lanes: tuple[int, int | None]) 
                 session,
                 clock.now(),
                 guild_id,
-                "message",
-                {"channel_id": 5, "content": "x"},
+                Message("x", channel_id=5),
                 occurrence_id=occurrence_id,
             )
     async with database.session() as session:

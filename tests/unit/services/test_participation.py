@@ -19,14 +19,14 @@ from bot.db.models_participation import (
 )
 from bot.domain.meeting_format import load_templates
 from bot.errors import ConflictError, InvalidInputError, NotFoundError
-from bot.services.participation import (
+from bot.services.participation.feedback import FEEDBACK_QUESTIONS, column_of
+from bot.services.participation.service import (
     FEEDBACK_WINDOW,
     ParticipationKeys,
     ParticipationService,
     optout_key_path,
     rekey_state,
 )
-from bot.services.participation_feedback import FEEDBACK_QUESTIONS, column_of
 
 GUILD = 1
 VOICE = 300

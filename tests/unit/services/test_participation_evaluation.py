@@ -15,10 +15,11 @@ from bot.domain.disclosure import DisclosurePolicy
 from bot.domain.meeting_format import load_templates
 from bot.errors import InvalidInputError
 from bot.services.outbox import DELIVERED_KEPT, OutboxService, PURGED_PAYLOAD, enqueue
-from bot.services.participation import ParticipationKeys, ParticipationService, UNCOUNTED, UNLINKED
-from bot.services.participation_export import ExportRequest
-from bot.services.participation_feedback import REFERRAL_QUESTION
-from bot.services.participation_report import NO_DATA, build_report, collect, draw_charts
+from bot.services.outbox_payloads import DirectMessage
+from bot.services.participation.export import ExportRequest
+from bot.services.participation.feedback import REFERRAL_QUESTION
+from bot.services.participation.report import NO_DATA, build_report, collect, draw_charts
+from bot.services.participation.service import ParticipationKeys, ParticipationService, UNCOUNTED, UNLINKED
 from tests.unit.services.test_participation import (
     ALICE,
     BOB,
@@ -222,7 +223,7 @@ async def test_delivered_outbox_payloads_are_blanked_after_a_day(database, clock
     outbox = OutboxService(database, clock)
     async with database.session() as session:
         for content in ("sent long ago", "given up long ago", "still pending", "sent just now"):
-            enqueue(session, clock.now(), GUILD, "dm", {"user_id": ALICE, "content": content})
+            enqueue(session, clock.now(), GUILD, DirectMessage(content, user_id=ALICE))
     items = {item.payload["content"]: item.id for item in await outbox.claim_batch()}
     await outbox.mark_sent(items["sent long ago"], 123)
     await outbox.mark_failed(items["given up long ago"], "forbidden 50007", permanent=True)

@@ -15,7 +15,7 @@ from bot.db.engine import Database
 from bot.db.models import Base
 from bot.db.models_participation import FEEDBACK_COLUMNS, ParticipationOccurrence
 from bot.domain.disclosure import DisclosurePolicy, NOT_FOR_PUBLICATION, protect_total
-from bot.services.participation_export import (
+from bot.services.participation.export import (
     ExportRequest,
     PEOPLE_COLUMNS,
     ParticipationExport,
@@ -27,7 +27,7 @@ from bot.services.participation_export import (
     write_csv,
     write_json,
 )
-from bot.services.participation_report import CHART_FILES, SUMMARY, build_report
+from bot.services.participation.report import CHART_FILES, SUMMARY, build_report
 
 GENERATED = datetime(2026, 12, 31, 9, 0, tzinfo=UTC)
 TUESDAY = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)

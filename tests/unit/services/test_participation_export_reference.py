@@ -20,7 +20,7 @@ import pytest
 
 from bot.db.models_participation import ParticipationOccurrence
 from bot.domain.disclosure import DisclosurePolicy, protect_count, protect_mean, protect_median, protect_total
-from bot.services.participation_export import (
+from bot.services.participation.export import (
     AVERAGE_COLUMNS,
     BUCKET_FACTS,
     ExportRequest,

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.services.participation import ParticipationService
-from bot.services.participation_office import OfficeConfig, ordinal, previous_month
-from bot.services.participation_report import SUMMARY
+from bot.services.participation.office import OfficeConfig, ordinal, previous_month
+from bot.services.participation.report import SUMMARY
+from bot.services.participation.service import ParticipationService
 from tests.unit.services.test_participation_export import meeting
 
 OCTOBER = datetime(2026, 10, 6, 18, 0, tzinfo=UTC)

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from bot.db.models import Outbox
 from bot.services.guild_config import GuildConfigService
-from bot.services.rota import RotaService
-from bot.services.rota_timers import RotaTimers
+from bot.services.rota.service import RotaService
+from bot.services.rota.timers import RotaTimers
 from tests.fixtures.db import FakeClock
 
 GUILD = 1 << 22

@@ -52,35 +52,57 @@ class LaneFlush:
         self._lanes: set[asyncio.Task[None]] = set()
         self._room = asyncio.Semaphore(claimed_ahead)
         self._at_once = asyncio.Semaphore(lanes_at_once)
+        # Set when new items may be claimable (a meeting fell due while lanes are busy): claim again at once instead
+        # of when a lane finishes, so a meeting due during another's opening is not held up by it.
+        self._more = asyncio.Event()
+        self._claiming = True
+        # Set when every lane is done: callers that woke this flush wait for it as for their own.
+        self.finished = asyncio.Event()
         self.delivered = 0
+
+    def wake(self) -> bool:
+        """Ask a running flush to claim again now; return False if it has stopped claiming (start another)."""
+        if not self._claiming:
+            return False
+        self._more.set()
+        return True
 
     async def run(self) -> int:
         """Deliver every claimable item; return how many were delivered."""
         try:
             await self._claim_all()
         except asyncio.CancelledError:
+            self._claiming = False
             for lane in self._lanes:
                 lane.cancel()
             raise
         finally:
+            self._claiming = False
             # Never leave lanes running after the flush: the next one must not deliver beside them. Lanes that have
             # items finish them (they are claimed) even when claiming more failed.
             if self._lanes:
                 await asyncio.wait(self._lanes)
+            self.finished.set()
         return self.delivered
 
     async def _claim_all(self) -> None:
         # Claiming stops at the first failure: a blocked lane releases what it is given untried, so claiming on could
         # take the same items back again and again (other lanes' items wait for the next wake-up, a few seconds).
         while not self._blocked:
+            self._more.clear()  # before claiming: a wake-up from now on means something new to claim
             items = await self._outbox.claim_batch()
             if not items:
                 busy = [lane for lane in self._lanes if not lane.done()]
                 if not busy:
+                    self._claiming = False
                     return
                 # What is left may wait behind steps still in a lane (a meeting's later steps are not claimed while
-                # an earlier one is out): claim again once a lane is done.
-                await asyncio.wait(busy, return_when=asyncio.FIRST_COMPLETED)
+                # an earlier one is out): claim again once a lane is done, or at once when woken.
+                woken = asyncio.create_task(self._more.wait())
+                try:
+                    await asyncio.wait([*busy, woken], return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    woken.cancel()
                 continue
             for item in items:
                 await self._room.acquire()

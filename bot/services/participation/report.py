@@ -21,8 +21,8 @@ from typing import Any, TYPE_CHECKING
 
 from bot.db.engine import Database
 from bot.domain.disclosure import DisclosurePolicy, NOT_FOR_PUBLICATION, SUPPRESSED
-from bot.services.participation_common import group_display_name, group_names
-from bot.services.participation_export import (
+from bot.services.participation.common import group_display_name, group_names
+from bot.services.participation.export import (
     ExportRequest,
     PEOPLE_COLUMNS,
     ParticipationExport,
@@ -30,7 +30,7 @@ from bot.services.participation_export import (
     SCOPE_ALL,
     SCOPE_TOTAL,
 )
-from bot.services.participation_feedback import FEEDBACK_QUESTIONS, REFERRAL_QUESTION, column_of
+from bot.services.participation.feedback import FEEDBACK_QUESTIONS, REFERRAL_QUESTION, column_of
 
 if TYPE_CHECKING:
     # Imported where the charts are drawn: matplotlib takes a second to import and the bot rarely needs it.

@@ -1,4 +1,8 @@
-"""Role checks that name the role a member needs."""
+"""What every cog shares: replies, the error reporter, role checks and converters (not a cog itself).
+
+Cogs import these from here, never from another cog package's `_private` modules. Replies and the error reporter
+live in `cogs/_replies.py` and `cogs/_errors.py` (private to `cogs`); this module is their one public face.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,34 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
+from bot.domain.discord_ids import mention_role
 from bot.domain.guild import GuildSettings
-from cogs._replies import guild_id
+from cogs._errors import BotModal, BotView, report_error, user_message
+from cogs._replies import PatientResponse, defer_when_slow, follow_up, guild_id, reply
 
 if TYPE_CHECKING:
     from bot.client import SmartBot
+
+__all__ = [
+    "BotModal",
+    "BotView",
+    "PatientResponse",
+    "RecordId",
+    "coordinator_guild",
+    "defer_when_slow",
+    "follow_up",
+    "guild_id",
+    "has_any_role",
+    "reply",
+    "report_error",
+    "require_coordinator",
+    "require_facilitator",
+    "staff_guild",
+    "user_message",
+]
+
+# Ids are 32-bit database keys; declaring the range makes Discord refuse anything larger.
+RecordId = app_commands.Range[int, 1, 2**31 - 1]
 
 
 def has_any_role(member: discord.Member | discord.User, role_ids: list[int | None]) -> bool:
@@ -31,7 +58,7 @@ def require_facilitator(
     allowed = [settings.facilitator_role_id] + ([settings.coordinator_role_id] if coordinators else [])
     if has_any_role(interaction.user, allowed):
         return
-    names = [f"<@&{role_id}>" for role_id in allowed if role_id]
+    names = [mention_role(role_id) for role_id in allowed if role_id]
     needed = " or ".join(names) if names else "the facilitator role (not set up yet: see /setup configure)"
     raise app_commands.CheckFailure(f"Only members with {needed} can do this.")
 
@@ -40,7 +67,7 @@ def require_coordinator(interaction: discord.Interaction, settings: GuildSetting
     """Refuse members who are not coordinators (or server managers), naming the role."""
     if has_any_role(interaction.user, [settings.coordinator_role_id]):
         return
-    role = f"<@&{settings.coordinator_role_id}>" if settings.coordinator_role_id else "the coordinator role"
+    role = mention_role(settings.coordinator_role_id) if settings.coordinator_role_id else "the coordinator role"
     raise app_commands.CheckFailure(f"Only members with {role} (or Manage Server) can do this.")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Set
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.clock import Clock
 from bot.db.engine import Database
+from bot.db.helpers import insert_ignore, rowcount
 from bot.db.models import GuildConfig, MeetingOccurrence
 from bot.db.models_participation import (
     FeedbackGiven,
@@ -36,8 +37,9 @@ from bot.domain import attendance
 from bot.domain.attendance import AttendanceTracker, CheckedIn, MessagePosted, VoiceJoined, VoiceLeft
 from bot.domain.meeting_format import MeetingTemplate
 from bot.domain.pseudonyms import is_meeting_token
+from bot.domain.states import OccurrenceState
 from bot.errors import ConflictError, InvalidInputError, NotFoundError
-from bot.services.participation_common import (
+from bot.services.participation.common import (
     DEFAULT_RETENTION_MONTHS,
     FEEDBACK_WINDOW,
     GroupParticipation,
@@ -50,14 +52,13 @@ from bot.services.participation_common import (
     ensure_numbers_row,
     gave_up,
     group_names,
-    insert_ignore,
     load_settings,
     opt_out_modes,
     optout_key_path,
     period_of,
 )
-from bot.services.participation_feedback import FeedbackService
-from bot.services.participation_office import OfficeService
+from bot.services.participation.feedback import FeedbackService
+from bot.services.participation.office import OfficeService
 
 __all__ = [
     "FEEDBACK_WINDOW",
@@ -76,7 +77,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 VOICE_KINDS = ("voice", "stage")
-TERMINAL_STATES = ("completed", "cancelled", "missed")
+TERMINAL_STATES = (OccurrenceState.COMPLETED, OccurrenceState.CANCELLED, OccurrenceState.MISSED)
 RECONCILE_BATCH = 500
 RECONCILE_MARGIN = timedelta(days=1)
 # Discord's own limit for a server's name; a coordinators' label stands in for it.
@@ -186,7 +187,7 @@ class ParticipationService:
         async with self._db.session() as session:
             fresh = {"guild_id": guild_id, "guild_name": name, "updated_at": self._clock.now()}
             created = await session.execute(insert_ignore(self._db.is_sqlite, ParticipationSettings, fresh))
-            if created.rowcount == 1:  # type: ignore[attr-defined]
+            if rowcount(created) == 1:
                 return True
             # Only when it differs: every connection sends every guild again, and most names never change.
             changed = await session.execute(
@@ -197,7 +198,7 @@ class ParticipationService:
                 )
                 .values(guild_name=name)
             )
-            return bool(changed.rowcount)  # type: ignore[attr-defined]
+            return bool(rowcount(changed))
 
     async def group_names(self) -> dict[int, str]:
         """Return the names reports give groups with a label or a known server name."""
@@ -209,7 +210,7 @@ class ParticipationService:
     async def running_voice_meetings(self, guild_id: int | None = None) -> list[VoiceMeeting]:
         """Return running meetings held in a voice or stage channel (of one guild, or all)."""
         query = select(MeetingOccurrence).where(
-            MeetingOccurrence.state == "running", MeetingOccurrence.location_kind.in_(VOICE_KINDS)
+            MeetingOccurrence.state == OccurrenceState.RUNNING, MeetingOccurrence.location_kind.in_(VOICE_KINDS)
         )
         if guild_id is not None:
             query = query.where(MeetingOccurrence.guild_id == guild_id)
@@ -253,7 +254,7 @@ class ParticipationService:
             occurrence_id = await session.scalar(
                 select(MeetingOccurrence.id).where(
                     MeetingOccurrence.guild_id == guild_id,
-                    MeetingOccurrence.state == "running",
+                    MeetingOccurrence.state == OccurrenceState.RUNNING,
                     (MeetingOccurrence.venue_id == channel_id)
                     | ((MeetingOccurrence.channel_id == channel_id) & MeetingOccurrence.location_kind.in_(VOICE_KINDS)),
                 )
@@ -276,7 +277,7 @@ class ParticipationService:
             row = await session.get(MeetingOccurrence, occurrence_id)
             if row is None or row.guild_id != guild_id:
                 raise NotFoundError("This meeting no longer exists.")
-            if row.state != "running":
+            if row.state != OccurrenceState.RUNNING:
                 raise ConflictError("This meeting isn't running, so there is nothing to check in to.")
         now = self._clock.now()
 
@@ -319,7 +320,7 @@ class ParticipationService:
             try:
                 async with self._db.session() as session:
                     row = await session.get(MeetingOccurrence, occurrence_id)
-                    if row is None or row.state != "running":
+                    if row is None or row.state != OccurrenceState.RUNNING:
                         return False
                     if voice_only and row.location_kind not in VOICE_KINDS:
                         return False
@@ -375,91 +376,24 @@ class ParticipationService:
         raise gave_up(occurrence_id)
 
     async def _finalise(self, session: AsyncSession, occurrence_id: int) -> bool:
+        """Turn a finished meeting's tally into its numbers and attendance marks, unless that is already done."""
         now = self._clock.now()
         row = await session.get(MeetingOccurrence, occurrence_id)
         if row is None or row.state not in TERMINAL_STATES:
             return False
         live = await session.get(ParticipationLive, occurrence_id)
-        period, local_day = await period_of(session, row)
-        if live is not None:
-            period = live.period
-        await ensure_numbers_row(session, self._db.is_sqlite, row, period, local_day, now)
-        claimed = await session.execute(
-            update(ParticipationOccurrence)
-            .where(
-                ParticipationOccurrence.occurrence_id == occurrence_id,
-                ParticipationOccurrence.finalised_at.is_(None),
-            )
-            .values(finalised_at=now)
-        )
-        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        period = await self._ensure_numbers_row(session, row, live, now)
+        if not await _claim_finalisation(session, occurrence_id, now):
             return False
         end = row.actual_end or now
-        tracker = AttendanceTracker.from_json(live.state) if live is not None else None
-        attending = tracker.counted(end) if tracker is not None else set()
-        linked = sorted(member for member in attending if not is_meeting_token(member))
-        seen_before: set[str] = set()
-        if linked:
-            seen_before = set(
-                (
-                    await session.scalars(
-                        select(ParticipationMark.pseudonym).where(
-                            ParticipationMark.guild_id == row.guild_id,
-                            ParticipationMark.period == period,
-                            ParticipationMark.starts_at < row.starts_at,
-                            ParticipationMark.pseudonym.in_(linked),
-                        )
-                    )
-                ).all()
-            )
-        split = attendance.classify_attendance(attending, seen_before)
+        tally = _final_tally(live, end)
+        seen_before = await _seen_before(session, row, period, tally.attending)
+        split = attendance.classify_attendance(tally.attending, seen_before)
         outcome, reason = _outcome(row, split.attendees)
-        reached, total = self._phases(row, await session.get(GuildConfig, row.guild_id))
-        voice = (
-            sum(1 for member in attending if tracker.voice_time(member, end) >= tracker.min_voice)
-            if tracker is not None
-            else 0
-        )
-        await session.execute(
-            update(ParticipationOccurrence)
-            .where(ParticipationOccurrence.occurrence_id == occurrence_id)
-            .values(
-                outcome=outcome,
-                missed_reason=reason,
-                actual_start=row.actual_start,
-                actual_end=row.actual_end,
-                phases_reached=reached,
-                phases_total=total,
-                attendees=split.attendees,
-                new_attendees=len(split.new),
-                returning_attendees=len(split.returning),
-                unlinked_attendees=split.unlinked,
-                checkins=len(tracker.checked_in) if tracker is not None else 0,
-                voice_attendees=voice,
-                posters=len(tracker.posted) if tracker is not None else 0,
-                facilitators=1 if row.facilitator_id is not None else 0,
-                feedback_until=end + FEEDBACK_WINDOW if row.state == "completed" else None,
-            )
-        )
-        for pseudonym in sorted(split.new | split.returning):
-            session.add(
-                ParticipationMark(
-                    occurrence_id=row.id,
-                    guild_id=row.guild_id,
-                    period=period,
-                    pseudonym=pseudonym,
-                    starts_at=row.starts_at,
-                )
-            )
-        if live is not None:
-            gone = await session.execute(
-                delete(ParticipationLive).where(
-                    ParticipationLive.occurrence_id == occurrence_id, ParticipationLive.version == live.version
-                )
-            )
-            if gone.rowcount != 1:  # type: ignore[attr-defined]
-                raise RetryError
-        if row.state != "completed":
+        await self._record_numbers(session, row, (outcome, reason), split, tally, end)
+        _add_marks(session, row, period, split.new | split.returning)
+        await _delete_live(session, occurrence_id, live)
+        if row.state != OccurrenceState.COMPLETED:
             await session.execute(delete(FeedbackGiven).where(FeedbackGiven.occurrence_id == occurrence_id))
         log.info(
             "Participation for meeting %s finalised (guild %s): %s, %d attending.",
@@ -469,6 +403,50 @@ class ParticipationService:
             split.attendees,
         )
         return True
+
+    async def _ensure_numbers_row(
+        self, session: AsyncSession, row: MeetingOccurrence, live: ParticipationLive | None, now: datetime
+    ) -> str:
+        """Make sure the meeting has a numbers row and return the evaluation period it counts in."""
+        period, local_day = await period_of(session, row)
+        if live is not None:
+            # The tally's period was fixed when counting began: its pseudonyms are keyed for that period.
+            period = live.period
+        await ensure_numbers_row(session, self._db.is_sqlite, row, period, local_day, now)
+        return period
+
+    async def _record_numbers(
+        self,
+        session: AsyncSession,
+        row: MeetingOccurrence,
+        outcome: tuple[str, str | None],
+        split: attendance.AttendanceSplit,
+        tally: _FinalTally,
+        end: datetime,
+    ) -> None:
+        """Write the meeting's final numbers to its numbers row."""
+        reached, total = self._phases(row, await session.get(GuildConfig, row.guild_id))
+        await session.execute(
+            update(ParticipationOccurrence)
+            .where(ParticipationOccurrence.occurrence_id == row.id)
+            .values(
+                outcome=outcome[0],
+                missed_reason=outcome[1],
+                actual_start=row.actual_start,
+                actual_end=row.actual_end,
+                phases_reached=reached,
+                phases_total=total,
+                attendees=split.attendees,
+                new_attendees=len(split.new),
+                returning_attendees=len(split.returning),
+                unlinked_attendees=split.unlinked,
+                checkins=tally.checkins,
+                voice_attendees=tally.voice_attendees,
+                posters=tally.posters,
+                facilitators=1 if row.facilitator_id is not None else 0,
+                feedback_until=end + FEEDBACK_WINDOW if row.state == OccurrenceState.COMPLETED else None,
+            )
+        )
 
     def _phases(self, row: MeetingOccurrence, config: GuildConfig | None) -> tuple[int, int]:
         timings = json.loads(row.phase_timings or "[]")
@@ -558,7 +536,7 @@ class ParticipationService:
                             .where(ParticipationOptOut.member_hash == fingerprint, ParticipationOptOut.mode == before)
                             .values(mode=wanted)
                         )
-                    if result.rowcount != 1:  # type: ignore[attr-defined]
+                    if rowcount(result) != 1:
                         raise RetryError  # another change of this member's choice came first
                     await self._rekey_running(session, guild_id, user_id, before, wanted)
             except (RetryError, IntegrityError):
@@ -573,7 +551,7 @@ class ParticipationService:
             await session.scalars(
                 select(ParticipationLive)
                 .join(MeetingOccurrence, MeetingOccurrence.id == ParticipationLive.occurrence_id)
-                .where(ParticipationLive.guild_id == guild_id, MeetingOccurrence.state == "running")
+                .where(ParticipationLive.guild_id == guild_id, MeetingOccurrence.state == OccurrenceState.RUNNING)
             )
         ).all()
         for live in lives:
@@ -609,13 +587,13 @@ class ParticipationService:
                         ParticipationMark.starts_at < now - relativedelta(months=months),
                     )
                 )
-                deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
+                deleted += rowcount(result)
             default_cutoff = now - relativedelta(months=DEFAULT_RETENTION_MONTHS)
             query = delete(ParticipationMark).where(ParticipationMark.starts_at < default_cutoff)
             if custom:
                 query = query.where(ParticipationMark.guild_id.not_in([guild_id for guild_id, _ in custom]))
             result = await session.execute(query)
-            deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
+            deleted += rowcount(result)
         if deleted:
             log.info("Purged %d attendance mark(s) past their retention period.", deleted)
         return deleted
@@ -637,7 +615,7 @@ async def _save(session: AsyncSession, live: ParticipationLive, state: str, now:
         .values(state=state, version=live.version + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(result) != 1:
         raise RetryError
     # Keep the loaded object in step (without marking it dirty), so a second change in the same transaction
     # conditions on the new version.
@@ -679,11 +657,90 @@ def forget_in_state(state: str, member: str) -> str:
     return rebuilt.to_json()
 
 
+@dataclass(frozen=True, slots=True)
+class _FinalTally:
+    """What a finished meeting's tracker counted at its end."""
+
+    attending: set[str]
+    checkins: int
+    voice_attendees: int
+    posters: int
+
+
+def _final_tally(live: ParticipationLive | None, end: datetime) -> _FinalTally:
+    """Read a finished meeting's counts from its live tally (all zero when nothing was counted)."""
+    if live is None:
+        return _FinalTally(set(), 0, 0, 0)
+    tracker = AttendanceTracker.from_json(live.state)
+    attending = tracker.counted(end)
+    voice = sum(1 for member in attending if tracker.voice_time(member, end) >= tracker.min_voice)
+    return _FinalTally(attending, len(tracker.checked_in), voice, len(tracker.posted))
+
+
+async def _claim_finalisation(session: AsyncSession, occurrence_id: int, now: datetime) -> bool:
+    """Mark the meeting's numbers row finalised; return False when another run already did."""
+    claimed = await session.execute(
+        update(ParticipationOccurrence)
+        .where(
+            ParticipationOccurrence.occurrence_id == occurrence_id,
+            ParticipationOccurrence.finalised_at.is_(None),
+        )
+        .values(finalised_at=now)
+    )
+    return rowcount(claimed) == 1
+
+
+async def _seen_before(session: AsyncSession, row: MeetingOccurrence, period: str, attending: set[str]) -> set[str]:
+    """Return the linked attendees who have a mark from an earlier meeting of the group in the same period."""
+    linked = sorted(member for member in attending if not is_meeting_token(member))
+    if not linked:
+        return set()
+    return set(
+        (
+            await session.scalars(
+                select(ParticipationMark.pseudonym).where(
+                    ParticipationMark.guild_id == row.guild_id,
+                    ParticipationMark.period == period,
+                    ParticipationMark.starts_at < row.starts_at,
+                    ParticipationMark.pseudonym.in_(linked),
+                )
+            )
+        ).all()
+    )
+
+
+def _add_marks(session: AsyncSession, row: MeetingOccurrence, period: str, pseudonyms: Set[str]) -> None:
+    """Add one attendance mark per linked attendee, in a stable order."""
+    for pseudonym in sorted(pseudonyms):
+        session.add(
+            ParticipationMark(
+                occurrence_id=row.id,
+                guild_id=row.guild_id,
+                period=period,
+                pseudonym=pseudonym,
+                starts_at=row.starts_at,
+            )
+        )
+
+
+async def _delete_live(session: AsyncSession, occurrence_id: int, live: ParticipationLive | None) -> None:
+    """Delete the meeting's live tally, or raise RetryError when it changed since it was read."""
+    if live is None:
+        return
+    gone = await session.execute(
+        delete(ParticipationLive).where(
+            ParticipationLive.occurrence_id == occurrence_id, ParticipationLive.version == live.version
+        )
+    )
+    if rowcount(gone) != 1:
+        raise RetryError
+
+
 def _outcome(row: MeetingOccurrence, attendees: int) -> tuple[str, str | None]:
     """Return held or missed, and why it was missed: the free-text reason is never copied, only its kind."""
-    if row.state == "cancelled":
+    if row.state == OccurrenceState.CANCELLED:
         return "missed", "cancelled"
-    if row.state == "missed":
+    if row.state == OccurrenceState.MISSED:
         text = (row.reason or "").lower()
         if text == "bot down":
             return "missed", "bot down"

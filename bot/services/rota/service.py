@@ -7,6 +7,7 @@ meeting's start, and each is claimed with a conditional UPDATE, so a restart rep
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import cast
 from zoneinfo import ZoneInfo
@@ -16,14 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.db.engine import Database
+from bot.db.helpers import rowcount
 from bot.db.models import GuildConfig, MeetingOccurrence
 from bot.db.models_rota import RotaAssignment, RotaAway, RotaMember, RotaSettings
 from bot.domain import rota as planner
+from bot.domain.discord_ids import mention_user, rota_id, timestamp
+from bot.domain.states import DutyStatus, OccurrenceState
 from bot.errors import ConflictError, InvalidInputError, NotFoundError
-from bot.services.meetings.common import timestamp
 from bot.services.outbox import enqueue
-from bot.services.rota_rows import duty_of, ensure_settings, update_own_duty, zone_of
-from bot.services.rota_views import Duty, PlanSummary, ROLE_WORDS, rota_post
+from bot.services.outbox_payloads import Button, Cover, CoverEdit, DirectMessage, Message
+from bot.services.rota.rows import duty_of, ensure_settings, update_own_duty, zone_of
+from bot.services.rota.views import Duty, PlanSummary, ROLE_WORDS, rota_post
 
 log = logging.getLogger(__name__)
 
@@ -128,127 +132,57 @@ class RotaService:
             config = await session.get(GuildConfig, guild_id)
             settings = await session.get(RotaSettings, guild_id)
             zone = zone_of(config)
-            occurrences = (
-                await session.scalars(
-                    select(MeetingOccurrence)
-                    .where(
-                        MeetingOccurrence.guild_id == guild_id,
-                        MeetingOccurrence.state == "scheduled",
-                        MeetingOccurrence.starts_at > now,
-                        MeetingOccurrence.starts_at <= now + timedelta(weeks=weeks),
-                    )
-                    .order_by(MeetingOccurrence.starts_at)
-                )
-            ).all()
-            members = (
-                await session.scalars(
-                    select(RotaMember).where(RotaMember.guild_id == guild_id, RotaMember.active.is_(True))
-                )
-            ).all()
-            if not members:
-                raise NotFoundError("Nobody is on the rota yet: facilitators join with `/rota join`.")
-            aways = (await session.scalars(select(RotaAway).where(RotaAway.guild_id == guild_id))).all()
+            occurrences = await _plannable_occurrences(session, guild_id, now, weeks)
+            facilitators = await _facilitators(session, guild_id)
             by_occurrence = {o.id: o for o in occurrences}
             current = (
                 await session.scalars(
                     select(RotaAssignment).where(RotaAssignment.occurrence_id.in_(list(by_occurrence)))
                 )
             ).all()
-            slots = [
-                planner.Slot(
-                    o.id, o.schedule_id, o.starts_at, o.ends_at, o.starts_at.astimezone(zone).strftime("%Y-%m")
-                )
-                for o in occurrences
-            ]
-            facilitators = [
-                planner.Facilitator(
-                    id=m.user_id,
-                    roles=frozenset(m.roles.split(",")),
-                    trained_since=m.trained_since,
-                    max_per_month=m.max_per_month,
-                    unavailable=tuple((a.starts_at, a.ends_at) for a in aways if a.user_id == m.user_id),
-                    preferred_series=frozenset(int(s) for s in m.preferred_series.split(",") if s.strip().isdigit()),
-                )
-                for m in members
-            ]
-            # Open duties (someone couldn't make it) wait for cover; regeneration doesn't fill them behind a
-            # volunteer's back, so they are planned around like fixed ones.
-            fixed_or_open = [a for a in current if a.status in ("confirmed", "open") or a.pinned]
-            existing = [
-                planner.Assignment(a.occurrence_id, a.role, a.user_id, confirmed=True)  # type: ignore[arg-type]
-                for a in fixed_or_open
-                if a.user_id is not None
-            ] + [
-                planner.Assignment(a.occurrence_id, a.role, a.user_id)  # type: ignore[arg-type]
-                for a in current
-                if a.status == "planned" and not a.pinned and a.user_id is not None
-            ]
             history = await self._duty_counts(session, guild_id, before=now)
             month_duties = await self._month_duties(session, guild_id, zone, now)
             plan = planner.assign(
-                slots,
+                [_slot(o, zone) for o in occurrences],
                 facilitators,
-                existing,
+                _existing_assignments(current),
                 planner.RotaPolicy(max_consecutive=settings.max_consecutive if settings else 2),
                 today=now.astimezone(zone).date(),
                 history=history,
                 month_duties=month_duties,
             )
-            kept = {(a.occurrence_id, a.role) for a in fixed_or_open}
-            # Update planned duties in place: someone who keeps their duty keeps its state (already asked to
-            # confirm, already escalated), so regenerating never asks anyone twice.
-            replanned = {(a.occurrence_id, a.role): a for a in current if a.status == "planned" and not a.pinned}
-            planned = 0
-            for assignment in plan.assignments:
-                key = (assignment.occurrence_id, assignment.role)
-                if key in kept:
-                    continue
-                planned += 1
-                row = replanned.pop(key, None)
-                if row is not None:
-                    if row.user_id != assignment.facilitator_id:
-                        row.user_id = assignment.facilitator_id
-                        row.confirm_sent = False
-                        row.reminder_sent = False
-                        row.escalated = False
-                        row.updated_at = now
-                    continue
-                session.add(
-                    RotaAssignment(
-                        guild_id=guild_id,
-                        occurrence_id=assignment.occurrence_id,
-                        role=assignment.role,
-                        user_id=assignment.facilitator_id,
-                        status="planned",
-                        pinned=False,
-                        confirm_sent=False,
-                        escalated=False,
-                        updated_at=now,
-                    )
-                )
-            for row in replanned.values():
-                await session.delete(row)
-            await session.flush()
+            planned = await _write_plan(session, guild_id, plan, current, now)
             await self._sync_leads(session, list(by_occurrence))
             shortfalls = [
                 f"{timestamp(by_occurrence[s.occurrence_id].starts_at)} {ROLE_WORDS[s.role]}: {s.reason}"
                 for s in plan.shortfalls
             ]
-            if config and config.facilitators_channel_id:
-                # This post stands in for this week's weekly post.
-                if settings is None:
-                    settings = await ensure_settings(session, self._db.is_sqlite, guild_id)
-                local_today = now.astimezone(zone).date()
-                settings.last_weekly_post = local_today - timedelta(days=local_today.weekday())
-                duties = await self._duties(session, guild_id, now, now + timedelta(weeks=WEEKLY_POST_WEEKS))
-                enqueue(
-                    session,
-                    now,
-                    guild_id,
-                    "message",
-                    {"channel_id": config.facilitators_channel_id, "content": rota_post(duties, "The rota is out")},
-                )
+            await self._post_new_rota(session, guild_id, config, settings, now)
             return PlanSummary(planned, shortfalls)
+
+    async def _post_new_rota(
+        self,
+        session: AsyncSession,
+        guild_id: int,
+        config: GuildConfig | None,
+        settings: RotaSettings | None,
+        now: datetime,
+    ) -> None:
+        """Post the freshly planned rota to the facilitators' channel, if the group has one."""
+        if config is None or not config.facilitators_channel_id:
+            return
+        # This post stands in for this week's weekly post.
+        if settings is None:
+            settings = await ensure_settings(session, self._db.is_sqlite, guild_id)
+        local_today = now.astimezone(zone_of(config)).date()
+        settings.last_weekly_post = local_today - timedelta(days=local_today.weekday())
+        duties = await self._duties(session, guild_id, now, now + timedelta(weeks=WEEKLY_POST_WEEKS))
+        enqueue(
+            session,
+            now,
+            guild_id,
+            Message(rota_post(duties, "The rota is out"), channel_id=config.facilitators_channel_id),
+        )
 
     async def pin(self, guild_id: int, occurrence_id: int, role: str, user_id: int) -> Duty:
         """Put a facilitator on a duty by hand; regeneration never moves it."""
@@ -257,7 +191,7 @@ class RotaService:
         now = self._clock.now()
         async with self._db.session() as session:
             occurrence = await session.get(MeetingOccurrence, occurrence_id)
-            if occurrence is None or occurrence.guild_id != guild_id or occurrence.state != "scheduled":
+            if occurrence is None or occurrence.guild_id != guild_id or occurrence.state != OccurrenceState.SCHEDULED:
                 raise NotFoundError(f"There is no upcoming meeting {occurrence_id} here.")
             await self._member(session, guild_id, user_id)
             row = await session.scalar(
@@ -269,7 +203,7 @@ class RotaService:
                 )
                 session.add(row)
             row.user_id = user_id
-            row.status = "planned"
+            row.status = DutyStatus.PLANNED
             row.pinned = True
             row.updated_at = now
             await session.flush()
@@ -281,7 +215,7 @@ class RotaService:
     async def confirm(self, guild_id: int, assignment_id: int, user_id: int) -> Duty:
         """Confirm one's own duty."""
         async with self._db.session() as session:
-            values: dict[str, object] = {"status": "confirmed", "updated_at": self._clock.now()}
+            values: dict[str, object] = {"status": DutyStatus.CONFIRMED, "updated_at": self._clock.now()}
             if not await update_own_duty(session, guild_id, assignment_id, user_id, values):
                 raise ConflictError("That duty isn't yours to confirm any more.")
             return await self._duty(session, assignment_id)
@@ -291,7 +225,7 @@ class RotaService:
         now = self._clock.now()
         async with self._db.session() as session:
             values: dict[str, object] = {
-                "status": "open",
+                "status": DutyStatus.OPEN,
                 "user_id": None,
                 "released_by": user_id,
                 "escalated": False,
@@ -316,8 +250,8 @@ class RotaService:
                     .where(
                         RotaAssignment.guild_id == guild_id,
                         RotaAssignment.user_id == user_id,
-                        RotaAssignment.status.in_(("planned", "confirmed")),
-                        MeetingOccurrence.state == "scheduled",
+                        RotaAssignment.status.in_((DutyStatus.PLANNED, DutyStatus.CONFIRMED)),
+                        MeetingOccurrence.state == OccurrenceState.SCHEDULED,
                     )
                 )
             ).all()
@@ -366,10 +300,10 @@ class RotaService:
                 raise InvalidInputError("You're marked as away then: use `/rota back` first if that changed.")
             won = await session.execute(
                 update(RotaAssignment)
-                .where(RotaAssignment.id == assignment_id, RotaAssignment.status == "open")
-                .values(status="confirmed", user_id=user_id, updated_at=now, confirm_sent=True)
+                .where(RotaAssignment.id == assignment_id, RotaAssignment.status == DutyStatus.OPEN)
+                .values(status=DutyStatus.CONFIRMED, user_id=user_id, updated_at=now, confirm_sent=True)
             )
-            if won.rowcount != 1:  # type: ignore[attr-defined]
+            if rowcount(won) != 1:
                 raise ConflictError("Someone else took this shift a moment ago. Thank you for offering!")
             await session.refresh(row)
             await self._sync_leads(session, [row.occurrence_id])
@@ -377,24 +311,22 @@ class RotaService:
                 session,
                 now,
                 guild_id,
-                "cover_edit",
-                {
-                    "assignment_id": row.id,
-                    "content": f"Covered: {occurrence.title} {timestamp(occurrence.starts_at)} "
-                    f"({ROLE_WORDS[row.role]}) is taken by <@{user_id}>. Thank you!",
-                },
+                CoverEdit(
+                    assignment_id=row.id,
+                    content=f"Covered: {occurrence.title} {timestamp(occurrence.starts_at)} "
+                    f"({ROLE_WORDS[row.role]}) is taken by {mention_user(user_id)}. Thank you!",
+                ),
             )
             if row.released_by:
                 enqueue(
                     session,
                     now,
                     guild_id,
-                    "dm",
-                    {
-                        "user_id": row.released_by,
-                        "content": f"Good news: <@{user_id}> is covering your {ROLE_WORDS[row.role]} duty at "
+                    DirectMessage(
+                        user_id=row.released_by,
+                        content=f"Good news: {mention_user(user_id)} is covering your {ROLE_WORDS[row.role]} duty at "
                         f"{occurrence.title} {timestamp(occurrence.starts_at)}.",
-                    },
+                    ),
                 )
             return await self._duty(session, assignment_id), row.released_by
 
@@ -456,8 +388,8 @@ class RotaService:
             .where(
                 RotaAssignment.guild_id == guild_id,
                 RotaAssignment.user_id == user_id,
-                RotaAssignment.status.in_(("planned", "confirmed")),
-                MeetingOccurrence.state == "scheduled",
+                RotaAssignment.status.in_((DutyStatus.PLANNED, DutyStatus.CONFIRMED)),
+                MeetingOccurrence.state == OccurrenceState.SCHEDULED,
                 MeetingOccurrence.starts_at > max(now, starts),
             )
         )
@@ -465,7 +397,7 @@ class RotaService:
             query = query.where(MeetingOccurrence.starts_at < ends)
         rows = (await session.scalars(query)).all()
         for row in rows:
-            row.status = "open"
+            row.status = DutyStatus.OPEN
             row.user_id = None
             row.released_by = user_id
             row.escalated = False
@@ -486,14 +418,13 @@ class RotaService:
             session,
             now,
             row.guild_id,
-            "cover",
-            {
-                "assignment_id": row.id,
-                "channel_id": config.facilitators_channel_id,
-                "content": f"Cover needed: **{occurrence.title}** {timestamp(occurrence.starts_at)} "
+            Cover(
+                assignment_id=row.id,
+                channel_id=config.facilitators_channel_id,
+                content=f"Cover needed: **{occurrence.title}** {timestamp(occurrence.starts_at)} "
                 f"({timestamp(occurrence.starts_at, 'R')}), {ROLE_WORDS[row.role]}. Can you take it?",
-                "buttons": [{"label": "Take this shift", "custom_id": f"rota:take:{row.id}", "style": "success"}],
-            },
+                buttons=(Button("Take this shift", rota_id("take", row.id), "success"),),
+            ),
         )
 
     async def _sync_leads(self, session: AsyncSession, occurrence_ids: list[int]) -> None:
@@ -506,7 +437,7 @@ class RotaService:
             )
             await session.execute(
                 update(MeetingOccurrence)
-                .where(MeetingOccurrence.id == occurrence_id, MeetingOccurrence.state == "scheduled")
+                .where(MeetingOccurrence.id == occurrence_id, MeetingOccurrence.state == OccurrenceState.SCHEDULED)
                 .values(facilitator_id=lead)
             )
 
@@ -517,7 +448,7 @@ class RotaService:
                 .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
                 .where(
                     RotaAssignment.guild_id == guild_id,
-                    MeetingOccurrence.state.in_(("scheduled", "running")),
+                    MeetingOccurrence.state.in_((OccurrenceState.SCHEDULED, OccurrenceState.RUNNING)),
                     MeetingOccurrence.starts_at >= start,
                     MeetingOccurrence.starts_at < end,
                 )
@@ -543,7 +474,7 @@ class RotaService:
             .where(
                 RotaAssignment.guild_id == guild_id,
                 RotaAssignment.user_id.is_not(None),
-                MeetingOccurrence.state == "completed",
+                MeetingOccurrence.state == OccurrenceState.COMPLETED,
             )
             .group_by(RotaAssignment.user_id)
         )
@@ -565,7 +496,7 @@ class RotaService:
                     RotaAssignment.user_id.is_not(None),
                     MeetingOccurrence.starts_at >= month_start,
                     MeetingOccurrence.starts_at <= now,
-                    MeetingOccurrence.state.in_(("completed", "running")),
+                    MeetingOccurrence.state.in_((OccurrenceState.COMPLETED, OccurrenceState.RUNNING)),
                 )
             )
         ).all()
@@ -574,3 +505,129 @@ class RotaService:
             key = (cast(int, user_id), starts_at.astimezone(zone).strftime("%Y-%m"))
             counts[key] = counts.get(key, 0) + 1
         return counts
+
+
+async def _plannable_occurrences(
+    session: AsyncSession, guild_id: int, now: datetime, weeks: int
+) -> Sequence[MeetingOccurrence]:
+    """Return the group's scheduled meetings of the coming `weeks`, in time order."""
+    return (
+        await session.scalars(
+            select(MeetingOccurrence)
+            .where(
+                MeetingOccurrence.guild_id == guild_id,
+                MeetingOccurrence.state == OccurrenceState.SCHEDULED,
+                MeetingOccurrence.starts_at > now,
+                MeetingOccurrence.starts_at <= now + timedelta(weeks=weeks),
+            )
+            .order_by(MeetingOccurrence.starts_at)
+        )
+    ).all()
+
+
+async def _facilitators(session: AsyncSession, guild_id: int) -> list[planner.Facilitator]:
+    """Return the group's active facilitators with their times away, or raise NotFoundError when there are none."""
+    members = (
+        await session.scalars(select(RotaMember).where(RotaMember.guild_id == guild_id, RotaMember.active.is_(True)))
+    ).all()
+    if not members:
+        raise NotFoundError("Nobody is on the rota yet: facilitators join with `/rota join`.")
+    aways = (await session.scalars(select(RotaAway).where(RotaAway.guild_id == guild_id))).all()
+    return [
+        planner.Facilitator(
+            id=m.user_id,
+            roles=frozenset(m.roles.split(",")),
+            trained_since=m.trained_since,
+            max_per_month=m.max_per_month,
+            unavailable=tuple((a.starts_at, a.ends_at) for a in aways if a.user_id == m.user_id),
+            preferred_series=frozenset(int(s) for s in m.preferred_series.split(",") if s.strip().isdigit()),
+        )
+        for m in members
+    ]
+
+
+def _slot(occurrence: MeetingOccurrence, zone: ZoneInfo) -> planner.Slot:
+    """Return the planner's slot for a meeting, its month taken in the group's zone."""
+    return planner.Slot(
+        occurrence.id,
+        occurrence.schedule_id,
+        occurrence.starts_at,
+        occurrence.ends_at,
+        occurrence.starts_at.astimezone(zone).strftime("%Y-%m"),
+    )
+
+
+def _is_fixed_or_open(row: RotaAssignment) -> bool:
+    """Tell whether regeneration must leave a duty alone: confirmed, pinned, or open for cover."""
+    # Open duties (someone couldn't make it) wait for cover; regeneration doesn't fill them behind a
+    # volunteer's back, so they are planned around like fixed ones.
+    return row.status in (DutyStatus.CONFIRMED, DutyStatus.OPEN) or row.pinned
+
+
+def _is_replannable(row: RotaAssignment) -> bool:
+    """Tell whether regeneration may move a duty: planned and not pinned."""
+    return row.status == DutyStatus.PLANNED and not row.pinned
+
+
+def _existing_assignments(current: Sequence[RotaAssignment]) -> list[planner.Assignment]:
+    """Return the staffed duties the planner starts from: fixed or open ones (as confirmed), then replannable ones."""
+    fixed = [
+        planner.Assignment(a.occurrence_id, a.role, a.user_id, confirmed=True)  # type: ignore[arg-type]
+        for a in current
+        if _is_fixed_or_open(a) and a.user_id is not None
+    ]
+    replannable = [
+        planner.Assignment(a.occurrence_id, a.role, a.user_id)  # type: ignore[arg-type]
+        for a in current
+        if _is_replannable(a) and a.user_id is not None
+    ]
+    return fixed + replannable
+
+
+async def _write_plan(
+    session: AsyncSession, guild_id: int, plan: planner.RotaPlan, current: Sequence[RotaAssignment], now: datetime
+) -> int:
+    """Store the plan's movable duties and delete the planned ones it dropped; return how many it planned."""
+    kept = {(a.occurrence_id, a.role) for a in current if _is_fixed_or_open(a)}
+    # Update planned duties in place: someone who keeps their duty keeps its state (already asked to
+    # confirm, already escalated), so regenerating never asks anyone twice.
+    replanned = {(a.occurrence_id, a.role): a for a in current if _is_replannable(a)}
+    planned = 0
+    for assignment in plan.assignments:
+        key = (assignment.occurrence_id, assignment.role)
+        if key in kept:
+            continue
+        planned += 1
+        row = replanned.pop(key, None)
+        if row is None:
+            session.add(_new_duty(guild_id, assignment, now))
+        elif row.user_id != assignment.facilitator_id:
+            _hand_over(row, assignment.facilitator_id, now)
+    for row in replanned.values():
+        await session.delete(row)
+    await session.flush()
+    return planned
+
+
+def _new_duty(guild_id: int, assignment: planner.Assignment, now: datetime) -> RotaAssignment:
+    """Return a new planned duty row for one of the plan's assignments."""
+    return RotaAssignment(
+        guild_id=guild_id,
+        occurrence_id=assignment.occurrence_id,
+        role=assignment.role,
+        user_id=assignment.facilitator_id,
+        status=DutyStatus.PLANNED,
+        pinned=False,
+        confirm_sent=False,
+        escalated=False,
+        updated_at=now,
+    )
+
+
+def _hand_over(row: RotaAssignment, facilitator_id: int, now: datetime) -> None:
+    """Give a planned duty to another facilitator, who has not been asked, reminded or escalated yet."""
+    row.user_id = facilitator_id
+    row.confirm_sent = False
+    row.reminder_sent = False
+    row.escalated = False
+    row.updated_at = now

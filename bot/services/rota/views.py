@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.services.meetings.common import timestamp
+from bot.domain.discord_ids import mention_user, timestamp
+from bot.domain.states import DutyStatus
 
 ROLE_WORDS = {"lead": "lead", "co": "co-facilitator"}
 
@@ -20,12 +21,12 @@ class Duty:
     starts_at: datetime
     role: str
     user_id: int | None
-    status: str
+    status: DutyStatus
 
     def line(self) -> str:
         """Return the duty as one line with a Discord timestamp."""
-        who = f"<@{self.user_id}>" if self.user_id else "**cover needed**"
-        state = {"planned": "", "confirmed": " ✓", "open": ""}.get(self.status, "")
+        who = mention_user(self.user_id) if self.user_id else "**cover needed**"
+        state = " ✓" if self.status == DutyStatus.CONFIRMED else ""
         return f"{timestamp(self.starts_at)} · {self.title} · {ROLE_WORDS.get(self.role, self.role)}: {who}{state}"
 
 

@@ -28,7 +28,7 @@ from sqlalchemy.sql import ColumnElement, Select
 from bot.db.engine import Database
 from bot.db.models_participation import FEEDBACK_COLUMNS, ParticipationOccurrence as P
 from bot.domain.disclosure import DisclosurePolicy, NOT_FOR_PUBLICATION, SUPPRESSED, protect_mean, protect_total
-from bot.services.participation_export_sql import CsvLine, CsvText, IsoTimestamp, LINE_DIALECTS, partitions
+from bot.services.participation.export_sql import CsvLine, CsvText, IsoTimestamp, LINE_DIALECTS, partitions
 
 log = logging.getLogger(__name__)
 

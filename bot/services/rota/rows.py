@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.helpers import insert_ignore, rowcount
 from bot.db.models import GuildConfig, MeetingOccurrence
 from bot.db.models_rota import RotaAssignment, RotaSettings
-from bot.services.participation_common import insert_ignore
-from bot.services.rota_views import Duty
+from bot.domain.states import DutyStatus
+from bot.services.rota.views import Duty
 
 
 def zone_of(config: GuildConfig | None) -> ZoneInfo:
@@ -41,14 +42,16 @@ async def update_own_duty(
             RotaAssignment.id == assignment_id,
             RotaAssignment.guild_id == guild_id,
             RotaAssignment.user_id == user_id,
-            RotaAssignment.status.in_(("planned", "confirmed")),
+            RotaAssignment.status.in_((DutyStatus.PLANNED, DutyStatus.CONFIRMED)),
         )
         .values(**values)
     )
-    won: bool = result.rowcount == 1  # type: ignore[attr-defined]
+    won: bool = rowcount(result) == 1
     return won
 
 
 def duty_of(row: RotaAssignment, occurrence: MeetingOccurrence) -> Duty:
     """Return what the cogs show of one duty."""
-    return Duty(row.id, occurrence.id, occurrence.title, occurrence.starts_at, row.role, row.user_id, row.status)
+    return Duty(
+        row.id, occurrence.id, occurrence.title, occurrence.starts_at, row.role, row.user_id, DutyStatus(row.status)
+    )

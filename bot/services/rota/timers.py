@@ -10,25 +10,28 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.db.engine import Database
+from bot.db.helpers import claim_by_id, rowcount
 from bot.db.models import GuildConfig, MeetingOccurrence
 from bot.db.models_rota import RotaAssignment, RotaMember, RotaMilestone, RotaSettings
+from bot.domain.discord_ids import mention_user, rota_id, timestamp
 from bot.domain.shards import ShardScope
-from bot.services.meetings.common import timestamp
+from bot.domain.states import DutyStatus, OccurrenceState
 from bot.services.outbox import enqueue
-from bot.services.rota import (
+from bot.services.outbox_payloads import Button, DirectMessage, Message
+from bot.services.rota.rows import ensure_settings, zone_of
+from bot.services.rota.service import (
     FACILITATOR_MILESTONES,
     GROUP_MEETING_MILESTONES,
     RotaService,
     WEEKLY_POST_TIME,
     WEEKLY_POST_WEEKS,
 )
-from bot.services.rota_rows import ensure_settings, zone_of
-from bot.services.rota_views import ROLE_WORDS, rota_post
+from bot.services.rota.views import ROLE_WORDS, rota_post
 from bot.services.scope import in_scope
 
 log = logging.getLogger(__name__)
@@ -55,7 +58,7 @@ class RotaTimers:
                     .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
                     .outerjoin(RotaSettings, RotaSettings.guild_id == RotaAssignment.guild_id)
                     .where(
-                        MeetingOccurrence.state == "scheduled",
+                        MeetingOccurrence.state == OccurrenceState.SCHEDULED,
                         MeetingOccurrence.starts_at > now,
                         in_scope(RotaAssignment.guild_id, self.scope),
                     )
@@ -64,20 +67,24 @@ class RotaTimers:
             for row, occurrence, settings in rows:
                 confirm_at, remind_at, escalate_at = _step_times(occurrence.starts_at, settings)
                 config = await session.get(GuildConfig, row.guild_id)
-                if row.status == "planned" and not row.confirm_sent and now >= confirm_at:
+                if row.status == DutyStatus.PLANNED and not row.confirm_sent and now >= confirm_at:
                     # A request made at or after the reminder's time (a duty planned late, a bot that was down)
                     # is the one nudge: a reminder straight after it would only be noise.
                     values: dict[str, object] = {"confirm_sent": True, "reminder_sent": now >= remind_at}
-                    if await _claim(session, row.id, confirm_sent=False, values=values):
-                        enqueue(session, now, row.guild_id, "dm", _confirm_request(row, occurrence, config))
-                elif row.status == "planned" and row.confirm_sent and not row.reminder_sent and now >= remind_at:
-                    if await _claim(session, row.id, reminder_sent=False, values={"reminder_sent": True}):
+                    if await claim_by_id(session, RotaAssignment, row.id, confirm_sent=False, values=values):
+                        enqueue(session, now, row.guild_id, _confirm_request(row, occurrence, config))
+                elif (
+                    row.status == DutyStatus.PLANNED and row.confirm_sent and not row.reminder_sent and now >= remind_at
+                ):
+                    if await claim_by_id(
+                        session, RotaAssignment, row.id, reminder_sent=False, values={"reminder_sent": True}
+                    ):
                         # Past the escalation time the coordinators hear now anyway: the reminder is only marked.
                         if now < escalate_at:
                             reminder = _confirm_request(row, occurrence, config, reminder=True)
-                            enqueue(session, now, row.guild_id, "dm", reminder)
-                if row.status in ("planned", "open") and not row.escalated and now >= escalate_at:
-                    if await _claim(session, row.id, escalated=False, values={"escalated": True}):
+                            enqueue(session, now, row.guild_id, reminder)
+                if row.status in (DutyStatus.PLANNED, DutyStatus.OPEN) and not row.escalated and now >= escalate_at:
+                    if await claim_by_id(session, RotaAssignment, row.id, escalated=False, values={"escalated": True}):
                         _alert_coordinators(session, now, config, _escalation_text(row, occurrence))
         await self._weekly_posts(now)
 
@@ -91,9 +98,9 @@ class RotaTimers:
                     .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
                     .outerjoin(RotaSettings, RotaSettings.guild_id == RotaAssignment.guild_id)
                     .where(
-                        MeetingOccurrence.state == "scheduled",
+                        MeetingOccurrence.state == OccurrenceState.SCHEDULED,
                         MeetingOccurrence.starts_at > now,
-                        RotaAssignment.status.in_(("planned", "open")),
+                        RotaAssignment.status.in_((DutyStatus.PLANNED, DutyStatus.OPEN)),
                         in_scope(RotaAssignment.guild_id, self.scope),
                     )
                 )
@@ -101,9 +108,9 @@ class RotaTimers:
             due: list[datetime] = []
             for row, starts_at, settings in rows:
                 confirm_at, remind_at, escalate_at = _step_times(starts_at, settings)
-                if row.status == "planned" and not row.confirm_sent:
+                if row.status == DutyStatus.PLANNED and not row.confirm_sent:
                     due.append(confirm_at)
-                elif row.status == "planned" and not row.reminder_sent:
+                elif row.status == DutyStatus.PLANNED and not row.reminder_sent:
                     due.append(remind_at)
                 if not row.escalated:
                     due.append(escalate_at)
@@ -143,15 +150,14 @@ class RotaTimers:
                     )
                     .values(last_weekly_post=monday)
                 )
-                if won.rowcount != 1:  # type: ignore[attr-defined]
+                if rowcount(won) != 1:
                     continue
                 duties = await self._rota._duties(session, guild_id, now, now + timedelta(weeks=WEEKLY_POST_WEEKS))
                 enqueue(
                     session,
                     now,
                     guild_id,
-                    "message",
-                    {"channel_id": config.facilitators_channel_id, "content": rota_post(duties, "This week's rota")},
+                    Message(rota_post(duties, "This week's rota"), channel_id=config.facilitators_channel_id),
                 )
 
     # --- recognition -----------------------------------------------------------------------------------
@@ -164,7 +170,7 @@ class RotaTimers:
             if config is None or not config.facilitators_channel_id:
                 return 0
             occurrence = await session.get(MeetingOccurrence, occurrence_id)
-            if occurrence is None or occurrence.state != "completed":
+            if occurrence is None or occurrence.state != OccurrenceState.COMPLETED:
                 return 0
             messages: list[tuple[str, str]] = []
             on_duty = (
@@ -181,20 +187,22 @@ class RotaTimers:
                     member = await session.scalar(
                         select(RotaMember).where(RotaMember.guild_id == guild_id, RotaMember.user_id == user_id)
                     )
-                    who = f"<@{user_id}>" if member is None or member.named_in_thanks else "One of our facilitators"
+                    who = (
+                        mention_user(user_id) if member is None or member.named_in_thanks else "One of our facilitators"
+                    )
                     messages.append(
                         (f"facilitator:{user_id}:{count}", f"🎉 {who} has now facilitated {count} meetings. Thank you!")
                     )
             held = await session.scalar(
                 select(func.count())
                 .select_from(MeetingOccurrence)
-                .where(MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == "completed")
+                .where(MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == OccurrenceState.COMPLETED)
             )
             if int(held or 0) in GROUP_MEETING_MILESTONES:
                 messages.append((f"group:meetings:{held}", f"🎉 This group has now held {held} meetings together."))
             first = await session.scalar(
                 select(func.min(MeetingOccurrence.actual_start)).where(
-                    MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == "completed"
+                    MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == OccurrenceState.COMPLETED
                 )
             )
             if first is not None and now - first >= timedelta(days=365):
@@ -209,9 +217,7 @@ class RotaTimers:
                 if exists is not None:
                     continue
                 session.add(RotaMilestone(guild_id=guild_id, key=key, celebrated_at=now))
-                enqueue(
-                    session, now, guild_id, "message", {"channel_id": config.facilitators_channel_id, "content": text}
-                )
+                enqueue(session, now, guild_id, Message(text, channel_id=config.facilitators_channel_id))
                 sent += 1
             return sent
 
@@ -238,17 +244,9 @@ def _next_weekly_post(now: datetime, zone: ZoneInfo, settings: RotaSettings | No
     return datetime.combine(monday + timedelta(days=7), WEEKLY_POST_TIME, zone).astimezone(UTC)
 
 
-async def _claim(session: AsyncSession, assignment_id: int, *, values: dict[str, object], **expected: object) -> bool:
-    conditions = [RotaAssignment.id == assignment_id]
-    conditions += [getattr(RotaAssignment, column) == value for column, value in expected.items()]
-    result = await session.execute(update(RotaAssignment).where(and_(*conditions)).values(**values))
-    won: bool = result.rowcount == 1  # type: ignore[attr-defined]
-    return won
-
-
 def _confirm_request(
     row: RotaAssignment, occurrence: MeetingOccurrence, config: GuildConfig | None, *, reminder: bool = False
-) -> dict[str, object]:
+) -> DirectMessage:
     duty = (
         f"{ROLE_WORDS[row.role]} **{occurrence.title}** {timestamp(occurrence.starts_at)} "
         f"({timestamp(occurrence.starts_at, 'R')})"
@@ -259,22 +257,22 @@ def _confirm_request(
         if reminder
         else f"You're down to {duty}. Can you make it?"
     )
-    return {
-        "user_id": row.user_id,
-        "channel_id": config.facilitators_channel_id if config else None,
-        "content": content,
-        "buttons": [
-            {"label": "Confirm", "custom_id": f"rota:confirm:{row.id}", "style": "success"},
-            {"label": "Can't make it", "custom_id": f"rota:decline:{row.id}", "style": "secondary"},
-        ],
-    }
+    return DirectMessage(
+        user_id=row.user_id,
+        channel_id=config.facilitators_channel_id if config else None,
+        content=content,
+        buttons=(
+            Button("Confirm", rota_id("confirm", row.id), "success"),
+            Button("Can't make it", rota_id("decline", row.id), "secondary"),
+        ),
+    )
 
 
 def _escalation_text(row: RotaAssignment, occurrence: MeetingOccurrence) -> str:
     # Asks for help and names nobody: a volunteer who hasn't answered yet may simply be busy or unwell.
     when = f"**{occurrence.title}** {timestamp(occurrence.starts_at)} ({timestamp(occurrence.starts_at, 'R')})"
     duty = f"the {ROLE_WORDS[row.role]} duty"
-    if row.status == "open":
+    if row.status == DutyStatus.OPEN:
         return f"Could you help find cover for {when}? {duty.capitalize()} is still open."
     return (
         f"Could you help make sure {when} is covered? {duty.capitalize()} isn't confirmed yet, so it may need a "
@@ -286,4 +284,4 @@ def _alert_coordinators(session: AsyncSession, now: datetime, config: GuildConfi
     if config is None or not config.coordinators_channel_id:
         log.warning("A rota alert could not be sent: no coordinators' channel.")
         return
-    enqueue(session, now, config.guild_id, "message", {"channel_id": config.coordinators_channel_id, "content": text})
+    enqueue(session, now, config.guild_id, Message(text, channel_id=config.coordinators_channel_id))

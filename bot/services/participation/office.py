@@ -18,10 +18,11 @@ from sqlalchemy import case, delete, func, or_, select, update
 
 from bot.clock import Clock
 from bot.db.engine import Database
+from bot.db.helpers import rowcount
 from bot.db.models_participation import ParticipationOccurrence as P, ParticipationOffice
 from bot.domain.disclosure import DisclosurePolicy
-from bot.services.participation_export import ExportRequest
-from bot.services.participation_report import Report, build_report
+from bot.services.participation.export import ExportRequest
+from bot.services.participation.report import Report, build_report
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class OfficeService:
         """Forget the office server; return whether one was set."""
         async with self._db.session() as session:
             result = await session.execute(delete(ParticipationOffice))
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(rowcount(result))
 
     async def report(self, start: date, end: date, out_dir: Path) -> Report:
         """Write the protected report for a date range into `out_dir`, after catching up on finished meetings."""
@@ -122,7 +123,7 @@ class OfficeService:
                 )
                 .values(last_digest_month=label, updated_at=self._clock.now())
             )
-            won = result.rowcount == 1  # type: ignore[attr-defined]
+            won = rowcount(result) == 1
         return (first, last) if won else None
 
     async def celebrations(self, start: date, end: date) -> list[Celebration]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.helpers import insert_ignore
 from bot.db.models import GuildConfig, MeetingOccurrence, MeetingSchedule
 from bot.db.models_participation import (
     FEEDBACK_COLUMNS,
@@ -224,14 +225,3 @@ async def group_names(session: AsyncSession, guild_ids: Iterable[int] | None = N
         query = query.where(ParticipationSettings.guild_id.in_(list(guild_ids)))
     rows = (await session.execute(query)).all()
     return {int(guild): group_display_name(int(guild), label, name) for guild, label, name in rows}
-
-
-def insert_ignore(is_sqlite: bool, model: type[Any], values: Mapping[str, Any]) -> Any:
-    """Return an INSERT that does nothing when the row exists, on SQLite and PostgreSQL alike."""
-    if is_sqlite:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(model).values(**values).on_conflict_do_nothing()
-    from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-    return pg_insert(model).values(**values).on_conflict_do_nothing()

@@ -21,15 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.db.engine import Database
+from bot.db.helpers import insert_ignore, rowcount
 from bot.db.models import MeetingOccurrence
 from bot.db.models_participation import FeedbackGiven, ParticipationLive, ParticipationMark, ParticipationOccurrence
 from bot.domain.attendance import AttendanceTracker
+from bot.domain.states import OccurrenceState
 from bot.errors import ConflictError, InvalidInputError, NotFoundError
-from bot.services.participation_common import (
+from bot.services.participation.common import (
     FEEDBACK_WINDOW,
     ParticipationKeys,
     ensure_numbers_row,
-    insert_ignore,
     opt_out_modes,
     period_of,
 )
@@ -172,7 +173,7 @@ class FeedbackService:
             await ensure_numbers_row(session, self._db.is_sqlite, row, period, day, self._clock.now())
             given = {"occurrence_id": occurrence_id, "token": token}
             inserted = await session.execute(insert_ignore(self._db.is_sqlite, FeedbackGiven, given))
-            if inserted.rowcount != 1:  # type: ignore[attr-defined]
+            if rowcount(inserted) != 1:
                 raise ConflictError(ALREADY_ANSWERED)
             increments = {name: getattr(ParticipationOccurrence, name) + 1 for name in columns}
             increments["feedback_answers"] = ParticipationOccurrence.feedback_answers + 1
@@ -186,9 +187,9 @@ class FeedbackService:
         row = await session.get(MeetingOccurrence, occurrence_id)
         if row is None or row.guild_id != guild_id:
             raise NotFoundError("This meeting no longer exists.")
-        if row.state == "running":
+        if row.state == OccurrenceState.RUNNING:
             return row
-        if row.state != "completed":
+        if row.state != OccurrenceState.COMPLETED:
             raise ConflictError("This meeting didn't take place, so there is no feedback to give.")
         numbers = await session.get(ParticipationOccurrence, occurrence_id)
         until = numbers.feedback_until if numbers is not None and numbers.finalised_at else None
@@ -241,7 +242,7 @@ class FeedbackService:
         async with self._db.session() as session:
             closed = select(ParticipationOccurrence.occurrence_id).where(ParticipationOccurrence.feedback_until <= now)
             result = await session.execute(delete(FeedbackGiven).where(FeedbackGiven.occurrence_id.in_(closed)))
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            return rowcount(result)
 
     async def next_close(self) -> datetime | None:
         """Return when the next feedback window closes, if one is open."""

@@ -11,9 +11,10 @@ from bot.db.models import GuildConfig, MeetingOccurrence
 from bot.db.models_rota import RotaAssignment
 from bot.domain.ics import IcsEvent, build_calendar
 from bot.domain.recurrence import ScheduleRule
-from bot.services.rota import RotaService
-from bot.services.rota_rows import zone_of
-from bot.services.rota_views import ROLE_WORDS
+from bot.domain.states import OccurrenceState
+from bot.services.rota.rows import zone_of
+from bot.services.rota.service import RotaService
+from bot.services.rota.views import ROLE_WORDS
 
 
 class RotaReports:
@@ -58,7 +59,7 @@ class RotaReports:
                     .where(
                         RotaAssignment.guild_id == guild_id,
                         RotaAssignment.user_id.is_not(None),
-                        MeetingOccurrence.state == "completed",
+                        MeetingOccurrence.state == OccurrenceState.COMPLETED,
                         MeetingOccurrence.starts_at >= year_start,
                     )
                 )

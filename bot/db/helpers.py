@@ -1,0 +1,48 @@
+"""Generic SQL helpers the services share: conditional claims, insert-or-ignore, and row counts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Result, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
+
+from bot.db.models import Base
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Return how many rows an executed UPDATE, DELETE or INSERT touched."""
+    # `AsyncSession.execute` is typed to return a plain Result, but a DML statement always yields a CursorResult.
+    return int(cast(CursorResult[Any], result).rowcount or 0)
+
+
+def insert_ignore(is_sqlite: bool, model: type[Base], values: Mapping[str, Any]) -> Insert:
+    """Return an INSERT that does nothing when the row exists, on SQLite and PostgreSQL alike."""
+    if is_sqlite:
+        return sqlite_insert(model).values(**values).on_conflict_do_nothing()
+    return pg_insert(model).values(**values).on_conflict_do_nothing()
+
+
+async def claim_by_id(
+    session: AsyncSession, model: type[Base], row_id: int, *, values: Mapping[str, Any], **expected: Any
+) -> bool:
+    """Apply `values` to row `row_id` only if it still has the `expected` column values; return whether we won."""
+    # The one mechanism behind every state change: of two processes reading the same row, exactly one UPDATE matches.
+    conditions = [getattr(model, "id") == row_id]  # noqa: B009 (Base declares no id; the models that claim do)
+    for column, value in expected.items():
+        attribute = getattr(model, column)
+        conditions.append(attribute.is_(None) if value is None else attribute == value)
+    result = await session.execute(update(model).where(*conditions).values(**values))
+    return rowcount(result) == 1
+
+
+async def claim(session: AsyncSession, row: Base, *, values: Mapping[str, Any], **expected: Any) -> bool:
+    """Claim a loaded row like `claim_by_id`, and refresh it when we won."""
+    won = await claim_by_id(session, type(row), getattr(row, "id"), values=values, **expected)  # noqa: B009
+    if won:
+        await session.refresh(row)
+    return won

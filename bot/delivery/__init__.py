@@ -1,0 +1,1 @@
+"""The outbox's delivery: the only place that turns what services decided into Discord calls; owned by `SmartBot`."""

@@ -1,0 +1,182 @@
+"""Deliver the outbox to Discord, each kind by its route, and wake the timers when something is due."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.delivery.errors import PermanentDeliveryError
+from bot.delivery.lanes import LaneFlush
+from bot.delivery.routes import route_of
+from bot.services.outbox import OutboxItem
+
+if TYPE_CHECKING:
+    from bot.client import SmartBot
+
+log = logging.getLogger(__name__)
+
+WAKE_JOB = "meetings:wake"
+# How soon a step that was due but is still pending (it failed) is tried again.
+FAILED_STEP_RETRY = timedelta(seconds=1)
+# The least time ahead a wake-up is set for, so that it never fires while the run setting it is still going.
+WAKE_AHEAD = timedelta(milliseconds=10)
+
+
+class Delivery:
+    """Carry out outbox items in order; one flush at a time per process."""
+
+    def __init__(self, bot: SmartBot) -> None:
+        self.bot = bot
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._flushing: LaneFlush | None = None
+
+    async def start(self) -> None:
+        """Take back a dead predecessor's claims, then deliver what is pending."""
+        try:
+            # Before the first delivery: a claim a killed predecessor left would hold its meeting's (or DM lane's)
+            # later steps back for the whole lease.
+            await self.bot.services.outbox.reclaim_orphans()
+        except Exception:
+            # Not worth staying offline for: the claims' lease frees them within minutes anyway.
+            log.exception("Taking back the outbox claims of a previous run failed.")
+        # The database, not the scheduler, remembers what is pending: delivery can start at once.
+        self.kick()
+
+    def kick(self) -> None:
+        """Run what is due in the background, after the interaction has been answered."""
+        task = asyncio.create_task(self.run_due())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def idle(self) -> None:
+        """Wait until background deliveries have finished."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def run_due(self) -> None:
+        """Let the runner do what is due and deliver the results, again while more falls due; set the next wake-up."""
+        recheck_edge = True
+        while True:
+            started = self.bot.clock.now()
+            try:
+                # First and on its own: a member's call for help must escalate even if another timer keeps failing.
+                await self.bot.services.alerts.tick()
+            except Exception:
+                log.exception("Escalating alerts failed.")
+            try:
+                await self.bot.services.meetings.tick()
+                await self.bot.services.rota_timers.tick()
+                await self.flush()
+            except Exception:
+                # A timer has no user to apologise to: log it; the next wake-up retries what is still due.
+                log.exception("Running due meeting steps failed.")
+            asked = self.bot.clock.now()
+            try:
+                when = await self.next_due()
+            except Exception:
+                log.exception("Finding the next due meeting step failed; trying again in a second.")
+                when = started
+            now = self.bot.clock.now()
+            if when is not None and started < when <= now and (when < asked or recheck_edge):
+                # It fell due while this run was busy, so it has not been tried: run it now. Scheduling the wake job
+                # for now from inside it would not do: APScheduler skips a job still running (max_instances=1).
+                # A step due only from the instant we asked may be an overdue step reported as "now" (the rota's
+                # weekly post, for a group it then does not post for, is one): look once more, then treat it as
+                # failed, or such a report would keep this loop spinning.
+                recheck_edge = when < asked
+                continue
+            self._schedule_wake(when, now)
+            return
+
+    async def next_due(self) -> datetime | None:
+        """Return the next instant at which the runner, the rota or delivery has something to do."""
+        candidates = [
+            await self.bot.services.meetings.next_due(),
+            await self.bot.services.rota_timers.next_due(),
+            await self.bot.services.outbox.next_due(),
+            await self.bot.services.alerts.next_due(),
+        ]
+        due = [when for when in candidates if when is not None]
+        return min(due) if due else None
+
+    def _schedule_wake(self, when: datetime | None, now: datetime) -> None:
+        """Arrange for `run_due` to run at `when`, or a second from now for a step that is due yet still pending."""
+        if when is None:
+            self.bot.scheduler.cancel(WAKE_JOB)
+        elif when <= now:
+            # Due, and this run did not get it done: it failed. Retry each second, not in a tight loop.
+            self.bot.scheduler.schedule_at(WAKE_JOB, now + FAILED_STEP_RETRY, self._wake)
+        else:
+            # A little ahead at least, so that the job never fires while this run is still finishing (see above).
+            self.bot.scheduler.schedule_at(WAKE_JOB, max(when, now + WAKE_AHEAD), self._wake)
+
+    async def _wake(self) -> None:
+        """Start a run in the background and return, so the scheduler's next wake-up is never skipped."""
+        # The scheduler runs one instance of a job at a time: a wake-up that awaited the whole delivery would make a
+        # meeting falling due during another's opening wait for it to finish.
+        self.kick()
+
+    async def flush(self) -> int:
+        """Deliver every claimable outbox item, each meeting's in order; return how many were delivered."""
+        flushing = self._flushing
+        if flushing is not None and flushing.wake():
+            # The flush under way claims the new items beside its busy lanes; like any flush, return once delivered.
+            await flushing.finished.wait()
+            return 0
+        async with self._lock:
+            self._flushing = LaneFlush(self.bot.services.outbox, self._deliver_one)
+            try:
+                return await self._flushing.run()
+            finally:
+                self._flushing = None
+
+    async def _deliver_one(self, item: OutboxItem) -> bool:
+        try:
+            result = await self.perform(item)
+        except PermanentDeliveryError as exc:
+            await self.bot.services.outbox.mark_failed(item.id, str(exc), permanent=True)
+            return True
+        except discord.Forbidden as exc:
+            await self.bot.services.outbox.mark_failed(item.id, f"forbidden {exc.code}", permanent=True)
+            return True
+        except discord.NotFound as exc:
+            await self.bot.services.outbox.mark_failed(item.id, f"not found {exc.code}", permanent=True)
+            return True
+        except discord.HTTPException as exc:
+            # Discord refused the request itself (400, say an event that would now start in the past): retrying
+            # the same body cannot help, and it must not hold up the meeting's later steps.
+            permanent = 400 <= exc.status < 500 and exc.status != 429
+            await self.bot.services.outbox.mark_failed(item.id, f"HTTP {exc.status} {exc.code}", permanent=permanent)
+            return permanent
+        except (TimeoutError, OSError) as exc:
+            await self.bot.services.outbox.mark_failed(item.id, f"{type(exc).__name__}", permanent=False)
+            return False
+        await self.bot.services.outbox.mark_sent(item.id, result)
+        if result is not None:
+            if item.occurrence_id is not None:
+                await self.bot.services.meetings.record_result(item.occurrence_id, item.kind, result)
+            await route_of(item.kind).delivered(self, item, result)
+        return True
+
+    async def channel(self, channel_id: int) -> discord.abc.Messageable:
+        """Return a channel messages can be posted in."""
+        channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            raise PermanentDeliveryError(f"channel {channel_id} cannot hold messages")
+        return channel
+
+    async def fetch_message(self, channel_id: int, message_id: int) -> discord.Message:
+        """Return a message the bot posted in a text channel or thread."""
+        channel = await self.channel(channel_id)
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            raise PermanentDeliveryError(f"channel {channel_id} has no messages to read")
+        return await channel.fetch_message(message_id)
+
+    async def perform(self, item: OutboxItem) -> int | None:
+        """Make the Discord calls of one item; return the id of what it made, if anything."""
+        return await route_of(item.kind).deliver(self, item)

@@ -1,0 +1,1 @@
+"""Participation: anonymous counting, feedback, the evaluation export and the office's reports."""

@@ -1,0 +1,1 @@
+"""The rota: facilitators' roster and duties, its timers and its reports."""
