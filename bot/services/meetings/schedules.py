@@ -372,11 +372,15 @@ class ScheduleService:
             start = datetime.fromisoformat(schedule.dtstart_local)
             current_weekday = start.weekday() if schedule.rrule else None
             interval = _interval_of(schedule.rrule)
+            new_weekday = weekday if weekday is not None else current_weekday
+            today = now.astimezone(parse_zone(schedule.timezone)).date()
             request = ScheduleRequest(
                 title=title if title is not None else schedule.title,
-                weekday=weekday if weekday is not None else current_weekday,
+                weekday=new_weekday,
                 local_time=local_time or start.time(),
-                on_date=now.astimezone(parse_zone(schedule.timezone)).date() if schedule.rrule else start.date(),
+                on_date=_restart_date(start.date(), today, interval, new_weekday == current_weekday)
+                if schedule.rrule
+                else start.date(),
                 interval_weeks=interval,
                 duration_minutes=duration_minutes or schedule.duration_minutes,
                 template_slug=schedule.template_slug,
@@ -453,6 +457,15 @@ async def _existing_occurrences(
             continue  # never: selected by schedule id
         existing.setdefault(schedule_id, {})[local_start] = (occurrence_id, state)
     return existing
+
+
+def _restart_date(first: date, today: date, interval_weeks: int, same_weekday: bool) -> date:
+    """Return the date an edited series restarts from: today, or its next meeting day if it meets every N weeks."""
+    if interval_weeks <= 1 or not same_weekday:
+        return today
+    # Restarting from today in an off week would shift a fortnightly series by a week: keep it in step.
+    period = 7 * interval_weeks
+    return today + timedelta(days=(first - today).days % period)
 
 
 def _interval_of(rrule: str | None) -> int:

@@ -100,3 +100,15 @@ async def test_weeks_added_after_an_edit_keep_the_interval(
     assert len(starts) >= 4
     assert gaps(starts) == {timedelta(weeks=2)}
     assert {(start - FIRST_TUESDAY.replace(hour=18)) % timedelta(weeks=2) for start in starts} == {timedelta(0)}
+
+
+@pytest.mark.parametrize("days_after_a_meeting", [1, 6, 8, 13])
+async def test_an_edit_in_an_off_week_keeps_the_series_in_step(
+    schedules: ScheduleService, database: Database, clock: FakeClock, days_after_a_meeting: int
+) -> None:
+    series, _upcoming = await schedules.create(GUILD, every(2))  # 1, 15, 29 December...
+    clock.set(FIRST_TUESDAY + timedelta(days=days_after_a_meeting))
+    await schedules.edit(GUILD, series, title="Renamed SMART")
+    starts = [start for start in await scheduled_starts(database, series) if start > clock.now()]
+    assert starts[0] == FIRST_TUESDAY + timedelta(weeks=2), starts[:3]
+    assert gaps(starts) == {timedelta(weeks=2)}
