@@ -1,6 +1,8 @@
-"""Text helpers: split long text to fit Discord's limits (nothing cut off silently), and count things in words."""
+"""Text helpers: split long text to fit Discord's limits, count things in words, and normalise text for matching."""
 
 from __future__ import annotations
+
+import re
 
 MESSAGE_LIMIT = 2000
 EMBED_DESCRIPTION_LIMIT = 4096
@@ -38,3 +40,8 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
         ies = singular.endswith("y") and singular[-2:-1] not in ("", *"aeiou")
         plural_form = f"{singular[:-1]}ies" if ies else f"{singular}s"
     return f"{count} {plural_form}"
+
+
+def normalise(text: str) -> str:
+    """Return text lower-cased with punctuation turned into single spaces, for matching."""
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.casefold()).split())

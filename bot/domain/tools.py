@@ -20,6 +20,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_core import ErrorDetails
 
+from bot.domain.text import normalise
+from bot.domain.withdrawal import (
+    WITHDRAWAL_KEY_PHRASES as WITHDRAWAL_KEY_PHRASES,
+    WITHDRAWAL_WARNING as WITHDRAWAL_WARNING,
+    first_paragraph,
+    likely_plans_change,
+    missing_warning_phrases,
+    withdrawal_problems,
+)
+
 try:
     # libyaml's parser reads the same documents several times faster: the tools are parsed at every start-up.
     from yaml import CSafeLoader as YamlLoader
@@ -69,45 +79,6 @@ BLANK_ANSWER = "*Left blank*"
 CONTINUED = "(continued)"
 BODY_OVERFLOW_NAME = "More"
 SAFETY_NAME = "Before you stop or cut down"
-
-# Stopping these suddenly after heavy regular use can cause withdrawal seizures or worse, so every tool that helps a
-# member plan to stop or cut down opens its explanation with this (or the same in the file's own words, so a deployer
-# can name local services): the first thing on the card after the summary.
-WITHDRAWAL_WARNING = (
-    "**Safety first:** if you have been drinking alcohol or taking benzodiazepines (such as diazepam) or opioids "
-    "(such as heroin, methadone or codeine) heavily and regularly, stopping suddenly can be dangerous, even "
-    "life-threatening. Talk to a GP or your local drug and alcohol service first: they can help you stop or cut "
-    "down safely."
-)
-# What the warning must say, each as alternative wordings, matched in one paragraph of normalised text.
-WITHDRAWAL_KEY_PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("alcohol", ("alcohol",)),
-    ("benzodiazepines", ("benzodiazepine", "benzos")),
-    ("opioids", ("opioid", "opiate")),
-    ("stopping suddenly", ("sudden", "abrupt", "all at once", "cold turkey")),
-    ("can be dangerous", ("danger", "life threatening", "unsafe", "risky")),
-    (
-        "a GP or drug and alcohol service",
-        (
-            "gp",
-            "doctor",
-            "prescriber",
-            "drug and alcohol service",
-            "alcohol and drug service",
-            "addiction service",
-            "treatment service",
-            "aod service",
-        ),
-    ),
-    ("first", ("first", "before")),
-)
-# Wording that suggests a tool helps plan to stop or cut down; such a file must say `plans_change: true` or `false`.
-_CHANGE_PLANNING = re.compile(
-    r"\b(?:cut(?:ting)? (?:down|back)|stop(?:ping)? (?:using|drinking|gambling|or)|by (?:stopping|quitting)"
-    r"|quit(?:ting)?|give up|giving up|taper(?:ing)?|abstain|abstinence|plan (?:to|for) (?:stop|quit|cut|change)"
-    r"|change plan|not using|not drinking|without acting on|(?:change|goal) (?:i|you) want to make"
-    r"|decided to (?:change|stop|quit|cut))\b"
-)
 
 _SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 # A line that starts a Markdown list item or quote must keep its own line when paragraphs are reflowed.
@@ -376,63 +347,7 @@ def _friendly(error: ErrorDetails) -> str:
     return error["msg"]
 
 
-# --- Withdrawal warning -------------------------------------------------------------------------
-
-
-def first_paragraph(body: str) -> str:
-    """Return the first paragraph of a (reflowed) explanation: the one the card shows first."""
-    return body.split("\n\n", 1)[0]
-
-
-def missing_warning_phrases(text: str) -> list[str]:
-    """Return what a withdrawal warning in `text` fails to say; empty when it says it all."""
-    # Words only, so markup, hyphens and line breaks never hide a phrase; a wording matches at the start of a word.
-    words = f" {_normalise(text)} "
-    return [
-        meaning
-        for meaning, wordings in WITHDRAWAL_KEY_PHRASES
-        if not any(f" {_normalise(wording)}" in words for wording in wordings)
-    ]
-
-
-def likely_plans_change(tool: Tool) -> str | None:
-    """Return wording of the tool that sounds like planning to stop or cut down, or None."""
-    texts = [
-        tool.name,
-        *tool.aliases,
-        tool.summary,
-        tool.when_it_helps,
-        *tool.steps,
-        *tool.discussion_prompts,
-        *(f"{item.label} {item.placeholder}" for item in tool.worksheet),
-    ]
-    for text in texts:
-        found = _CHANGE_PLANNING.search(_normalise(text))
-        if found:
-            return found.group(0)
-    return None
-
-
-def withdrawal_problems(tool: Tool) -> list[tuple[str, str]]:
-    """Return (field, message) when a change-planning tool lacks the withdrawal warning where members see it."""
-    if not tool.plans_change:
-        return []
-    missing = missing_warning_phrases(first_paragraph(tool.body))
-    if not missing:
-        return []
-    message = (
-        "the tool helps plan to stop or cut down, so the explanation's first paragraph must be the withdrawal "
-        f"warning (it does not mention: {', '.join(missing)}). For example: {WITHDRAWAL_WARNING}"
-    )
-    return [("plans_change", message)]
-
-
 # --- Library ------------------------------------------------------------------------------------
-
-
-def _normalise(text: str) -> str:
-    """Return text lower-cased with punctuation turned into single spaces, for matching."""
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.casefold()).split())
 
 
 @dataclass(frozen=True)
@@ -479,7 +394,7 @@ class ToolLibrary:
         self.problems: list[ContentProblem] = list(problems)
         self.directory = directory
         self._keys: dict[str, list[str]] = {
-            tool.slug: [key for text in (tool.slug, tool.name, *tool.aliases) if (key := _normalise(text))]
+            tool.slug: [key for text in (tool.slug, tool.name, *tool.aliases) if (key := normalise(text))]
             for tool in self._tools.values()
         }
 
@@ -506,7 +421,7 @@ class ToolLibrary:
 
     def search(self, query: str, limit: int = 25) -> list[Tool]:
         """Return up to `limit` tools matching the query best first; typos are forgiven."""
-        wanted = _normalise(query)
+        wanted = normalise(query)
         if not wanted:
             return self.all()[:limit]
         ranked: list[tuple[int, float, str, Tool]] = []

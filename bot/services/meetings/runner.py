@@ -16,12 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.db.engine import Database
-from bot.db.helpers import claim, rowcount
-from bot.db.models import GuildConfig, MeetingOccurrence, MeetingReminder
+from bot.db.helpers import claim
+from bot.db.models import GuildConfig, MeetingOccurrence
 from bot.domain import meeting_run
-from bot.domain.discord_ids import mention_channel, mention_role, timestamp
-from bot.domain.guild import DEFAULT_CRISIS_TEXT
-from bot.domain.meeting_format import DEFAULT_TEMPLATE, MeetingTemplate, PhaseSpec, opening_statement, phase_prompt
+from bot.domain.discord_ids import timestamp
+from bot.domain.meeting_format import DEFAULT_TEMPLATE, MeetingTemplate, PhaseSpec, phase_prompt
 from bot.domain.meeting_run import PhaseTiming, RunState
 from bot.domain.shards import ShardScope
 from bot.domain.states import OccurrenceState
@@ -34,25 +33,23 @@ from bot.services.meetings.common import (
     EVENT_ACTIVE,
     EVENT_CANCELLED,
     EVENT_COMPLETED,
-    NO_FACILITATOR_ALERT,
     OVERRUN_LIMIT,
     OccurrenceView,
 )
 from bot.services.meetings.due import longest_lead
+from bot.services.meetings.notices import alert_unstaffed, open_venue, post_opening, send_reminders
 from bot.services.meetings.posts import (
     alert_coordinators,
-    anchor_text,
     panel_edit,
     panel_payload,
     phase_buttons,
-    post,
     post_ended,
     state_values,
     uses_rota,
 )
 from bot.services.meetings.schedules import add_reminders, request_events
 from bot.services.outbox import enqueue
-from bot.services.outbox_payloads import CloseVenue, DirectMessage, Message, Notify, OpenVenue, PanelEdit
+from bot.services.outbox_payloads import CloseVenue, DirectMessage, Message, Notify, PanelEdit
 from bot.services.scope import in_scope
 from bot.services.tools import rotation_pick, work_button
 
@@ -85,8 +82,8 @@ class MeetingRunner:
     async def tick(self) -> None:
         """Do everything that is due now: reminders, alerts, starts, phase timers, overruns."""
         now = self._clock.now()
-        await self._send_reminders(now)
-        await self._alert_unstaffed(now)
+        await send_reminders(self._db, self.scope, now)
+        await alert_unstaffed(self._db, self.scope, now)
         await self._start_due(now)
         await self._run_timers(now)
 
@@ -94,79 +91,6 @@ class MeetingRunner:
         """Return the earliest instant at which `tick` has something to do."""
         async with self._db.session() as session:
             return await due.next_due(session, self.scope, longest_lead(self.templates), self._state_of)
-
-    async def _send_reminders(self, now: datetime) -> None:
-        async with self._db.session() as session:
-            due = (
-                await session.execute(
-                    select(MeetingReminder, MeetingOccurrence)
-                    .join(MeetingOccurrence, MeetingOccurrence.id == MeetingReminder.occurrence_id)
-                    .where(
-                        MeetingReminder.sent_at.is_(None),
-                        MeetingReminder.due_at <= now,
-                        in_scope(MeetingReminder.guild_id, self.scope),
-                    )
-                )
-            ).all()
-            for reminder, occurrence in due:
-                won = await session.execute(
-                    update(MeetingReminder)
-                    .where(MeetingReminder.id == reminder.id, MeetingReminder.sent_at.is_(None))
-                    .values(sent_at=now)
-                )
-                if rowcount(won) != 1:
-                    continue
-                if occurrence.state != OccurrenceState.SCHEDULED or occurrence.starts_at <= now:
-                    continue  # cancelled, or too late to be useful: mark it done without a ping
-                config = await session.get(GuildConfig, occurrence.guild_id)
-                if config is None or not config.meetings_channel_id or not config.reminder_role_id:
-                    log.warning(
-                        "Guild %s has no meetings channel or reminder role; reminder dropped.", occurrence.guild_id
-                    )
-                    continue
-                where = mention_channel(occurrence.channel_id)
-                enqueue(
-                    session,
-                    now,
-                    occurrence.guild_id,
-                    Message(
-                        channel_id=config.meetings_channel_id,
-                        content=(
-                            f"{mention_role(config.reminder_role_id)} Reminder: **{occurrence.title}** starts "
-                            f"{timestamp(occurrence.starts_at, 'R')} ({timestamp(occurrence.starts_at)}) in {where}. "
-                            "Everyone is welcome."
-                        ),
-                        ping_role_id=config.reminder_role_id,
-                    ),
-                    occurrence_id=occurrence.id,
-                )
-
-    async def _alert_unstaffed(self, now: datetime) -> None:
-        async with self._db.session() as session:
-            rows = (
-                await session.scalars(
-                    select(MeetingOccurrence).where(
-                        MeetingOccurrence.state == OccurrenceState.SCHEDULED,
-                        MeetingOccurrence.facilitator_id.is_(None),
-                        MeetingOccurrence.no_facilitator_alerted.is_(False),
-                        MeetingOccurrence.starts_at <= now + NO_FACILITATOR_ALERT,
-                        MeetingOccurrence.starts_at > now,
-                        in_scope(MeetingOccurrence.guild_id, self.scope),
-                    )
-                )
-            ).all()
-            for row in rows:
-                if not await claim(session, row, no_facilitator_alerted=False, values={"no_facilitator_alerted": True}):
-                    continue
-                config = await session.get(GuildConfig, row.guild_id)
-                alert_coordinators(
-                    session,
-                    config,
-                    row,
-                    now,
-                    f"**{row.title}** on {timestamp(row.starts_at)} has no facilitator yet. "
-                    "Please find someone to run it (or cancel it with `/meeting cancel`).",
-                )
 
     async def _start_due(self, now: datetime) -> None:
         async with self._db.session() as session:
@@ -283,8 +207,8 @@ class MeetingRunner:
         self, session: AsyncSession, row: MeetingOccurrence, config: GuildConfig | None, state: RunState, now: datetime
     ) -> None:
         """Queue a started meeting's venue, opening posts, first phase, panel and started notices."""
-        _open_venue(session, row, config, now)
-        _post_opening(session, row, config, now)
+        open_venue(session, row, config, now)
+        post_opening(session, row, config, now)
         self._post_phase(session, row, config, state, now)
         enqueue(session, now, row.guild_id, panel_payload(row, state), occurrence_id=row.id)
         enqueue(session, now, row.guild_id, Notify("meeting_started"), occurrence_id=row.id)
@@ -602,31 +526,6 @@ class MeetingRunner:
             enqueue(session, now, row.guild_id, EVENT_COMPLETED, occurrence_id=row.id)
         await request_events(session, row.guild_id, config, self.templates, now)
         log.info("Meeting %s completed (guild %s).", row.id, row.guild_id)
-
-
-def _open_venue(session: AsyncSession, row: MeetingOccurrence, config: GuildConfig | None, now: datetime) -> None:
-    """Queue the meeting's thread: under the meetings channel for a voice meeting (when set), else its own channel."""
-    venue_parent = config.meetings_channel_id if config and row.location_kind != "text" else row.channel_id
-    if not venue_parent:
-        venue_parent = row.channel_id
-    local_day = row.local_start[:10]
-    enqueue(
-        session,
-        now,
-        row.guild_id,
-        OpenVenue(venue_parent, f"{row.title} · {local_day}"[:100], anchor_text(row.title, now)),
-        occurrence_id=row.id,
-    )
-
-
-def _post_opening(session: AsyncSession, row: MeetingOccurrence, config: GuildConfig | None, now: datetime) -> None:
-    """Queue the opening posts: an apology for a late start, the opening statement and where the voice is."""
-    if row.started_late:
-        post(session, row, now, "Sorry for the late start: the bot was offline when this meeting was due.")
-    crisis = (config.crisis_text if config else None) or DEFAULT_CRISIS_TEXT
-    post(session, row, now, opening_statement(crisis))
-    if row.location_kind != "text":
-        post(session, row, now, f"Voice for this meeting: {mention_channel(row.channel_id)}. Text chat happens here.")
 
 
 __all__ = ["MeetingRunner", "add_reminders"]

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping, Set
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from bot.clock import Clock
 from bot.db.engine import Database
@@ -36,7 +35,6 @@ from bot.db.models_participation import (
 from bot.domain import attendance
 from bot.domain.attendance import AttendanceTracker, CheckedIn, MessagePosted, VoiceJoined, VoiceLeft
 from bot.domain.meeting_format import MeetingTemplate
-from bot.domain.pseudonyms import is_meeting_token
 from bot.domain.states import OccurrenceState
 from bot.errors import ConflictError, InvalidInputError, NotFoundError
 from bot.services.participation.common import (
@@ -59,6 +57,19 @@ from bot.services.participation.common import (
 )
 from bot.services.participation.feedback import FeedbackService
 from bot.services.participation.office import OfficeService
+from bot.services.participation.tally import (
+    add_marks,
+    claim_finalisation,
+    delete_live,
+    final_tally,
+    forget_in_state,
+    marked_before,
+    outcome_of,
+    record_numbers,
+    rekey_state,
+    save_live,
+    utc_midnight,
+)
 
 __all__ = [
     "FEEDBACK_WINDOW",
@@ -335,7 +346,7 @@ class ParticipationService:
                         if modes.get(user) != UNCOUNTED
                     }
                     apply(tracker, member_keys)
-                    await _save(session, live, tracker.to_json(), self._clock.now())
+                    await save_live(session, live, tracker.to_json(), self._clock.now())
                     return True
             except (RetryError, IntegrityError):
                 continue
@@ -383,16 +394,17 @@ class ParticipationService:
             return False
         live = await session.get(ParticipationLive, occurrence_id)
         period = await self._ensure_numbers_row(session, row, live, now)
-        if not await _claim_finalisation(session, occurrence_id, now):
+        if not await claim_finalisation(session, occurrence_id, now):
             return False
         end = row.actual_end or now
-        tally = _final_tally(live, end)
-        seen_before = await _seen_before(session, row, period, tally.attending)
+        tally = final_tally(live, end)
+        seen_before = await marked_before(session, row, period, tally.attending)
         split = attendance.classify_attendance(tally.attending, seen_before)
-        outcome, reason = _outcome(row, split.attendees)
-        await self._record_numbers(session, row, (outcome, reason), split, tally, end)
-        _add_marks(session, row, period, split.new | split.returning)
-        await _delete_live(session, occurrence_id, live)
+        outcome, reason = outcome_of(row, split.attendees)
+        phases = self._phases(row, await session.get(GuildConfig, row.guild_id))
+        await record_numbers(session, row, (outcome, reason), split, tally, end, phases)
+        add_marks(session, row, period, split.new | split.returning)
+        await delete_live(session, occurrence_id, live)
         if row.state != OccurrenceState.COMPLETED:
             await session.execute(delete(FeedbackGiven).where(FeedbackGiven.occurrence_id == occurrence_id))
         log.info(
@@ -415,39 +427,6 @@ class ParticipationService:
         await ensure_numbers_row(session, self._db.is_sqlite, row, period, local_day, now)
         return period
 
-    async def _record_numbers(
-        self,
-        session: AsyncSession,
-        row: MeetingOccurrence,
-        outcome: tuple[str, str | None],
-        split: attendance.AttendanceSplit,
-        tally: _FinalTally,
-        end: datetime,
-    ) -> None:
-        """Write the meeting's final numbers to its numbers row."""
-        reached, total = self._phases(row, await session.get(GuildConfig, row.guild_id))
-        await session.execute(
-            update(ParticipationOccurrence)
-            .where(ParticipationOccurrence.occurrence_id == row.id)
-            .values(
-                outcome=outcome[0],
-                missed_reason=outcome[1],
-                actual_start=row.actual_start,
-                actual_end=row.actual_end,
-                phases_reached=reached,
-                phases_total=total,
-                attendees=split.attendees,
-                new_attendees=len(split.new),
-                returning_attendees=len(split.returning),
-                unlinked_attendees=split.unlinked,
-                checkins=tally.checkins,
-                voice_attendees=tally.voice_attendees,
-                posters=tally.posters,
-                facilitators=1 if row.facilitator_id is not None else 0,
-                feedback_until=end + FEEDBACK_WINDOW if row.state == OccurrenceState.COMPLETED else None,
-            )
-        )
-
     def _phases(self, row: MeetingOccurrence, config: GuildConfig | None) -> tuple[int, int]:
         timings = json.loads(row.phase_timings or "[]")
         reached = len({timing.get("key") for timing in timings if isinstance(timing, dict)})
@@ -467,9 +446,9 @@ class ParticipationService:
         # A local date is in the group's zone: rather than join every group's settings, a day's margin either side
         # covers every UTC offset (-12 to +14 hours). A meeting just outside the range is finalised a little early.
         if start is not None:
-            due.append(MeetingOccurrence.starts_at >= _utc_midnight(start - RECONCILE_MARGIN))
+            due.append(MeetingOccurrence.starts_at >= utc_midnight(start - RECONCILE_MARGIN))
         if end is not None:
-            due.append(MeetingOccurrence.starts_at < _utc_midnight(end + RECONCILE_MARGIN + timedelta(days=1)))
+            due.append(MeetingOccurrence.starts_at < utc_midnight(end + RECONCILE_MARGIN + timedelta(days=1)))
         numbers = ParticipationOccurrence
         if self._db.is_sqlite:
             # SQLite tests NOT IN on the id its starts_at index holds and never reads a finalised meeting's row: a
@@ -564,7 +543,7 @@ class ParticipationService:
                 continue  # they were not counted in this meeting: nothing of theirs is in the tally to move
             state = forget_in_state(live.state, old) if new is None else rekey_state(live.state, old, new)
             if state != live.state:
-                await _save(session, live, state, self._clock.now())
+                await save_live(session, live, state, self._clock.now())
 
     # --- retention -----------------------------------------------------------------------------
 
@@ -603,148 +582,3 @@ class ParticipationService:
         await self.reconcile()
         await self.feedback.close()
         await self.purge_marks()
-
-
-# --- helpers ---------------------------------------------------------------------------------------
-
-
-async def _save(session: AsyncSession, live: ParticipationLive, state: str, now: datetime) -> None:
-    result = await session.execute(
-        update(ParticipationLive)
-        .where(ParticipationLive.occurrence_id == live.occurrence_id, ParticipationLive.version == live.version)
-        .values(state=state, version=live.version + 1, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if rowcount(result) != 1:
-        raise RetryError
-    # Keep the loaded object in step (without marking it dirty), so a second change in the same transaction
-    # conditions on the new version.
-    set_committed_value(live, "state", state)
-    set_committed_value(live, "version", live.version + 1)
-
-
-def _utc_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
-
-
-def rekey_state(state: str, old: str, new: str) -> str:
-    """Return a saved tally with one member's key replaced (on opt-out or opt-in during a meeting)."""
-    data = json.loads(state)
-    if data.get("version") != attendance.STATE_VERSION:
-        raise ValueError("not a saved attendance state of the current version")
-    for field in ("posted", "checked_in"):
-        firsts = data[field]
-        if old in firsts:
-            at = firsts.pop(old)
-            # ISO timestamps in UTC compare as text: keep the earliest, as the tracker would.
-            firsts[new] = min(at, firsts.get(new, at))
-    voice = data["voice"]
-    if old in voice:
-        moved = voice.pop(old)
-        voice.setdefault(new, moved)
-    rebuilt = AttendanceTracker.from_json(json.dumps(data))  # refuse anything the tracker would not accept
-    return rebuilt.to_json()
-
-
-def forget_in_state(state: str, member: str) -> str:
-    """Return a saved tally without one member (who chose, during the meeting, not to be counted at all)."""
-    data = json.loads(state)
-    if data.get("version") != attendance.STATE_VERSION:
-        raise ValueError("not a saved attendance state of the current version")
-    for field in ("posted", "checked_in", "voice"):
-        data[field].pop(member, None)
-    rebuilt = AttendanceTracker.from_json(json.dumps(data))
-    return rebuilt.to_json()
-
-
-@dataclass(frozen=True, slots=True)
-class _FinalTally:
-    """What a finished meeting's tracker counted at its end."""
-
-    attending: set[str]
-    checkins: int
-    voice_attendees: int
-    posters: int
-
-
-def _final_tally(live: ParticipationLive | None, end: datetime) -> _FinalTally:
-    """Read a finished meeting's counts from its live tally (all zero when nothing was counted)."""
-    if live is None:
-        return _FinalTally(set(), 0, 0, 0)
-    tracker = AttendanceTracker.from_json(live.state)
-    attending = tracker.counted(end)
-    voice = sum(1 for member in attending if tracker.voice_time(member, end) >= tracker.min_voice)
-    return _FinalTally(attending, len(tracker.checked_in), voice, len(tracker.posted))
-
-
-async def _claim_finalisation(session: AsyncSession, occurrence_id: int, now: datetime) -> bool:
-    """Mark the meeting's numbers row finalised; return False when another run already did."""
-    claimed = await session.execute(
-        update(ParticipationOccurrence)
-        .where(
-            ParticipationOccurrence.occurrence_id == occurrence_id,
-            ParticipationOccurrence.finalised_at.is_(None),
-        )
-        .values(finalised_at=now)
-    )
-    return rowcount(claimed) == 1
-
-
-async def _seen_before(session: AsyncSession, row: MeetingOccurrence, period: str, attending: set[str]) -> set[str]:
-    """Return the linked attendees who have a mark from an earlier meeting of the group in the same period."""
-    linked = sorted(member for member in attending if not is_meeting_token(member))
-    if not linked:
-        return set()
-    return set(
-        (
-            await session.scalars(
-                select(ParticipationMark.pseudonym).where(
-                    ParticipationMark.guild_id == row.guild_id,
-                    ParticipationMark.period == period,
-                    ParticipationMark.starts_at < row.starts_at,
-                    ParticipationMark.pseudonym.in_(linked),
-                )
-            )
-        ).all()
-    )
-
-
-def _add_marks(session: AsyncSession, row: MeetingOccurrence, period: str, pseudonyms: Set[str]) -> None:
-    """Add one attendance mark per linked attendee, in a stable order."""
-    for pseudonym in sorted(pseudonyms):
-        session.add(
-            ParticipationMark(
-                occurrence_id=row.id,
-                guild_id=row.guild_id,
-                period=period,
-                pseudonym=pseudonym,
-                starts_at=row.starts_at,
-            )
-        )
-
-
-async def _delete_live(session: AsyncSession, occurrence_id: int, live: ParticipationLive | None) -> None:
-    """Delete the meeting's live tally, or raise RetryError when it changed since it was read."""
-    if live is None:
-        return
-    gone = await session.execute(
-        delete(ParticipationLive).where(
-            ParticipationLive.occurrence_id == occurrence_id, ParticipationLive.version == live.version
-        )
-    )
-    if rowcount(gone) != 1:
-        raise RetryError
-
-
-def _outcome(row: MeetingOccurrence, attendees: int) -> tuple[str, str | None]:
-    """Return held or missed, and why it was missed: the free-text reason is never copied, only its kind."""
-    if row.state == OccurrenceState.CANCELLED:
-        return "missed", "cancelled"
-    if row.state == OccurrenceState.MISSED:
-        text = (row.reason or "").lower()
-        if text == "bot down":
-            return "missed", "bot down"
-        return "missed", "no facilitator" if "facilitator" in text else "other"
-    if row.facilitator_id is None and attendees == 0:
-        return "missed", "no facilitator"
-    return "held", None
