@@ -116,23 +116,29 @@ def search_zones(query: str, limit: int = AUTOCOMPLETE_LIMIT) -> list[str]:
 
 def validate_pass_the_hat_text(text: str) -> str:
     """Return the pass-the-hat text trimmed, or raise when it is empty or too long."""
-    cleaned = text.strip()
-    if not cleaned:
-        raise InvalidInputError("The pass-the-hat text can't be empty: leave `text` out to keep the current one.")
-    if len(cleaned) > PASS_THE_HAT_TEXT_MAX:
-        raise InvalidInputError(
-            f"The pass-the-hat text is {len(cleaned)} characters; it can be at most {PASS_THE_HAT_TEXT_MAX}."
-        )
-    return cleaned
+    return _bounded_text(
+        text,
+        "The pass-the-hat text",
+        PASS_THE_HAT_TEXT_MAX,
+        "The pass-the-hat text can't be empty: leave `text` out to keep the current one.",
+    )
 
 
 def validate_crisis_text(text: str) -> str:
     """Return the crisis text trimmed, or raise when it is empty or too long to post."""
+    return _bounded_text(
+        text,
+        "The crisis resources text",
+        CRISIS_TEXT_MAX,
+        "The crisis resources text can't be empty: members rely on it.",
+    )
+
+
+def _bounded_text(text: str, what: str, limit: int, when_empty: str) -> str:
+    """Return `text` trimmed, or raise `when_empty` for blank text or a message naming `what` when past `limit`."""
     cleaned = text.strip()
     if not cleaned:
-        raise InvalidInputError("The crisis resources text can't be empty: members rely on it.")
-    if len(cleaned) > CRISIS_TEXT_MAX:
-        raise InvalidInputError(
-            f"The crisis resources text is {len(cleaned)} characters; it can be at most {CRISIS_TEXT_MAX}."
-        )
+        raise InvalidInputError(when_empty)
+    if len(cleaned) > limit:
+        raise InvalidInputError(f"{what} is {len(cleaned)} characters; it can be at most {limit}.")
     return cleaned
