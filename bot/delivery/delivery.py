@@ -116,10 +116,10 @@ class Delivery:
             self.bot.scheduler.schedule_at(WAKE_JOB, max(when, now + WAKE_AHEAD), self._wake)
 
     async def _wake(self) -> None:
-        """Start a run in the background and return, so the scheduler's next wake-up is never skipped."""
-        # The scheduler runs one instance of a job at a time: a wake-up that awaited the whole delivery would make a
-        # meeting falling due during another's opening wait for it to finish.
-        self.kick()
+        """Run what is due; a meeting falling due meanwhile is claimed by the flush under way (see `flush`)."""
+        # Awaited, not started in the background: concurrent runs of the timers let a killed and restarted bot
+        # request a scheduled event twice (seen in the kill sweep).
+        await self.run_due()
 
     async def flush(self) -> int:
         """Deliver every claimable outbox item, each meeting's in order; return how many were delivered."""
