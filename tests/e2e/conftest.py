@@ -12,7 +12,7 @@ from bot.client import SmartBot
 from bot.logging_setup import PAYLOAD_LOGGERS, QUIET_LOGGERS, configure_logging
 from bot.settings import Settings
 from tests.fixtures.bot import BotHarness, Group, build_group, configure
-from tests.fixtures.db import FakeClock
+from tests.fixtures.db import FakeClock, migrated_sqlite_copy
 from tests.fixtures.meeting import MeetingDriver
 from tests.sandbox.plugin import ClientStarter
 from tests.sandbox.server import Sandbox
@@ -31,7 +31,7 @@ async def group(sandbox: Sandbox) -> Group:
 async def harness(
     sandbox: Sandbox, group: Group, start_client: ClientStarter, tmp_path, clock: FakeClock
 ) -> AsyncIterator[BotHarness]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    url = await migrated_sqlite_copy(tmp_path / "bot.sqlite3")
     settings = Settings(
         discord_token=sandbox.token,
         database_url=url,

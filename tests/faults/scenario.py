@@ -27,7 +27,7 @@ from bot.db.models_rota import RotaAssignment
 from bot.settings import Settings
 from tests.faults.killswitch import Describe, KillSwitch, RequestPoint, Write, crash, run_step
 from tests.fixtures.bot import BotHarness, Group, build_group, configure
-from tests.fixtures.db import FakeClock
+from tests.fixtures.db import FakeClock, migrated_sqlite_copy
 from tests.sandbox.handles import InteractionHandle, MODAL
 from tests.sandbox.models import Channel, Member, Message
 from tests.sandbox.rest import Call
@@ -409,7 +409,7 @@ async def world(database_url: str | None = None) -> AsyncIterator[Life]:
     sandbox = Sandbox()
     await sandbox.start()
     with tempfile.TemporaryDirectory() as tmp, pointed_at(sandbox):
-        url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bot.sqlite3'}"
+        url = database_url or await migrated_sqlite_copy(Path(tmp) / "bot.sqlite3")
         settings = Settings(
             discord_token=sandbox.token,
             database_url=url,

@@ -107,11 +107,11 @@ def check(run: Run, expected: Run, points: dict[int, Point]) -> None:
 
 @pytest.mark.parametrize("case", range(ANSWERING_CASES))
 async def test_killed_between_steps_or_while_answering_a_member_nothing_is_posted_twice_or_lost(
-    case: int, empty_database_url: str
+    case: int, migrated_database_url: str
 ) -> None:
     expected = await golden()
     points = plan(points_of(expected, delivering=False), ANSWERING_CASES, ANSWERING_KILLS, case)
-    run = await live(points, database_url=empty_database_url)
+    run = await live(points, database_url=migrated_database_url)
     check(run, expected, points)
 
 
