@@ -14,25 +14,10 @@ import typer
 
 from bot.cli_export import mount_export_commands
 from bot.cli_schedule import schedule_app
+from bot.permissions import BOT_PERMISSIONS, BOT_SCOPES
 from bot.settings import SETUP_GUIDE, Settings, SettingsResult
 
 log = logging.getLogger(__name__)
-
-# Exactly what the bot does in a guild: post and manage meeting threads, mirror meetings as
-# scheduled events, and give members the opt-in reminder role.
-BOT_PERMISSIONS = discord.Permissions(
-    view_channel=True,
-    send_messages=True,
-    send_messages_in_threads=True,
-    create_public_threads=True,
-    manage_threads=True,
-    embed_links=True,
-    attach_files=True,
-    read_message_history=True,
-    manage_events=True,
-    manage_roles=True,
-)
-BOT_SCOPES = ("bot", "applications.commands")
 
 app = typer.Typer(
     help="SMART Recovery meetings bot.", add_completion=False, pretty_exceptions_enable=False, no_args_is_help=False

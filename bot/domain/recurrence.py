@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import functools
 import re
 import zoneinfo
@@ -17,6 +18,10 @@ from bot.errors import InvalidInputError
 
 # Weekday codes in RFC 5545 order, indexed like date.weekday() (0 = Monday).
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+# Positions of a weekday in its month a monthly meeting may use. Not a fifth: most months have none, so a "fifth
+# Tuesday" group would silently skip months.
+WEEK_OF_MONTH_NAMES = {1: "First", 2: "Second", 3: "Third", 4: "Fourth", -1: "Last"}
 
 # Meetings repeat at most daily; finer frequencies would flood a server with meetings and cost far more to expand.
 ALLOWED_FREQUENCIES = frozenset({"DAILY", "WEEKLY", "MONTHLY", "YEARLY"})
@@ -43,8 +48,7 @@ _RULE_PARTS = frozenset(("FREQ", "UNTIL", "COUNT", "INTERVAL", "WKST", "BYSETPOS
 _RRULE_PREFIX = "RRULE:"
 _RRULE_EXAMPLE = "e.g. FREQ=WEEKLY;BYDAY=MO;BYHOUR=19;BYMINUTE=0"
 _UNTIL_FORMATS = {15: "%Y%m%dT%H%M%S", 16: "%Y%m%dT%H%M%SZ"}
-_TIME_RE = re.compile(r"(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)")
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_BYDAY_RE = re.compile(r"(?P<position>-?[0-9])?(?P<code>MO|TU|WE|TH|FR|SA|SU)")
 _LOCAL_DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?")
 _MAX_ECHO = 60
 
@@ -111,6 +115,94 @@ def first_weekly_start(start_date: date, weekday: int, local_time: time) -> date
         raise RecurrenceError(f"Weekday must be 0 (Monday) to 6 (Sunday), not {weekday}.")
     days_ahead = (weekday - start_date.weekday()) % 7
     return datetime.combine(start_date + timedelta(days=days_ahead), local_time)
+
+
+def monthly_rule(position: int, weekday: int, local_time: time) -> str:
+    """Return the RRULE for a meeting on the `position`-th `weekday` of each month (-1: the last) at `local_time`."""
+    _check_position(position)
+    if not 0 <= weekday <= 6:
+        raise RecurrenceError(f"Weekday must be 0 (Monday) to 6 (Sunday), not {weekday}.")
+    if local_time.tzinfo is not None or local_time.microsecond:
+        raise RecurrenceError("The meeting time must be a plain local time such as 19:00.")
+    return (
+        f"FREQ=MONTHLY;INTERVAL=1;BYDAY={position}{WEEKDAY_CODES[weekday]};"
+        f"BYHOUR={local_time.hour};BYMINUTE={local_time.minute};BYSECOND={local_time.second}"
+    )
+
+
+def first_monthly_start(start_date: date, position: int, weekday: int, local_time: time) -> datetime:
+    """Return the first local wall time on or after `start_date` on the `position`-th `weekday` of its month."""
+    _check_position(position)
+    if not 0 <= weekday <= 6:
+        raise RecurrenceError(f"Weekday must be 0 (Monday) to 6 (Sunday), not {weekday}.")
+    year, month = start_date.year, start_date.month
+    # Every month has a 1st to 4th and a last of each weekday, so this month or the next always has one.
+    for _ in range(2):
+        day = weekday_of_month(year, month, position, weekday)
+        if day >= start_date:
+            return datetime.combine(day, local_time)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    raise AssertionError("unreachable: the next month always has the day")  # pragma: no cover
+
+
+def weekday_of_month(year: int, month: int, position: int, weekday: int) -> date:
+    """Return the `position`-th `weekday` (0 = Monday) of the month, counting from its end when `position` is -1."""
+    _check_position(position)
+    if position > 0:
+        first = date(year, month, 1)
+        return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (position - 1))
+    last = date(year, month, calendar.monthrange(year, month)[1])
+    return last - timedelta(days=(last.weekday() - weekday) % 7)
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """How a series the bot built repeats: weekly every N weeks, or monthly on a weekday's position in the month."""
+
+    weekday: int  # 0 = Monday
+    interval_weeks: int = 1
+    week_of_month: int | None = None  # 1 to 4, or -1 for the last; None for a weekly series
+
+    def describe(self) -> str:
+        """Return the repetition in words, e.g. "Every 2 weeks on Tuesday" or "Last Thursday of the month"."""
+        day = WEEKDAY_NAMES[self.weekday]
+        if self.week_of_month is not None:
+            return f"{WEEK_OF_MONTH_NAMES[self.week_of_month]} {day} of the month"
+        if self.interval_weeks == 1:
+            return f"Every {day}"
+        return f"Every {self.interval_weeks} weeks on {day}"
+
+
+def repeat_of(rrule: str | None) -> Repeat | None:
+    """Return the weekly or monthly-by-position pattern of a rule the bot builds; None for a one-off or other rule."""
+    if rrule is None:
+        return None
+    parts: dict[str, str] = {}
+    for part in rrule.split(";"):
+        key, _, value = part.partition("=")
+        parts[key] = value
+    if set(parts) - {"FREQ", "INTERVAL", "BYDAY", "BYHOUR", "BYMINUTE", "BYSECOND"}:
+        return None
+    match = _BYDAY_RE.fullmatch(parts.get("BYDAY", ""))
+    interval = parts.get("INTERVAL", "1")
+    if match is None or not interval.isdigit():
+        return None
+    weekday = WEEKDAY_CODES.index(match["code"])
+    position = int(match["position"]) if match["position"] else None
+    if parts.get("FREQ") == "WEEKLY" and position is None:
+        return Repeat(weekday, interval_weeks=int(interval))
+    if parts.get("FREQ") == "MONTHLY" and position in WEEK_OF_MONTH_NAMES and interval == "1":
+        return Repeat(weekday, week_of_month=position)
+    return None
+
+
+def _check_position(position: int) -> None:
+    """Refuse a weekday position other than first to fourth or last (not every month has a fifth)."""
+    if position not in WEEK_OF_MONTH_NAMES:
+        raise RecurrenceError(
+            "A monthly meeting can be on the first, second, third, fourth or last weekday of the month, "
+            f"not {position}."
+        )
 
 
 def parse_zone(name: str) -> ZoneInfo:
@@ -198,25 +290,6 @@ def _check_expandable(normalised: str, text: str) -> None:
         raise RecurrenceError(
             f"Recurrence rule {_echo(text)} isn't valid RFC 5545 ({error}); {_RRULE_EXAMPLE}."
         ) from None
-
-
-def parse_local_time(text: str) -> time:
-    """Return the 24-hour HH:MM time in `text`, or raise RecurrenceError saying the accepted form."""
-    match = _TIME_RE.fullmatch(text.strip())
-    if match is None:
-        raise RecurrenceError(f"Time {_echo(text)} isn't understood. Use 24-hour HH:MM, e.g. 19:00 or 07:30.")
-    return time(int(match["hour"]), int(match["minute"]))
-
-
-def parse_local_date(text: str) -> date:
-    """Return the YYYY-MM-DD date in `text`, or raise RecurrenceError saying the accepted form."""
-    cleaned = text.strip()
-    if _DATE_RE.fullmatch(cleaned):
-        try:
-            return date.fromisoformat(cleaned)
-        except ValueError:
-            pass
-    raise RecurrenceError(f"Date {_echo(text)} isn't understood. Use YYYY-MM-DD, e.g. 2026-03-29.")
 
 
 def parse_local_datetime(text: str) -> datetime:

@@ -13,6 +13,7 @@ from bot.domain.shards import ShardScope
 from bot.domain.tools import default_content_dir, load_library
 from bot.services.alerts import AlertService
 from bot.services.app_state import AppStateService
+from bot.services.group_settings import GroupSettingsService
 from bot.services.guild_config import GuildConfigService
 from bot.services.meetings.runner import MeetingRunner
 from bot.services.meetings.schedules import ScheduleService
@@ -32,6 +33,7 @@ class Services:
 
     app_state: AppStateService
     guild_config: GuildConfigService
+    group_settings: GroupSettingsService
     outbox: OutboxService
     schedules: ScheduleService
     meetings: MeetingRunner
@@ -55,6 +57,7 @@ class Services:
         return cls(
             app_state=AppStateService(database, clock),
             guild_config=GuildConfigService(database, clock),
+            group_settings=GroupSettingsService(database, clock),
             outbox=OutboxService(database, clock, scope),
             schedules=ScheduleService(database, clock, templates, scope),
             meetings=MeetingRunner(database, clock, templates, library, scope),

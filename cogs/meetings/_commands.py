@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 from typing import Literal, TYPE_CHECKING
 
@@ -11,11 +12,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.discord_ids import mention_channel, timestamp
-from bot.domain.recurrence import parse_local_date, parse_local_time
+from bot.domain.recurrence import Repeat, WEEK_OF_MONTH_NAMES
 from bot.domain.states import OccurrenceState
 from bot.domain.text import plural
+from bot.domain.when import parse_date, parse_time, today_in
 from bot.services.meetings.common import OccurrenceView
-from bot.services.meetings.schedules import ScheduleRequest
+from bot.services.meetings.member_calendar import group_calendar_file
+from bot.services.meetings.schedules import ScheduleRequest, WEEKLY
+from cogs._pickers import meetings_to_cancel, series_to_edit, series_to_skip
 from cogs.shared import RecordId, guild_id, reply, staff_guild
 
 if TYPE_CHECKING:
@@ -25,6 +29,14 @@ log = logging.getLogger(__name__)
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 WEEKDAY_CHOICES = [app_commands.Choice(name=name, value=index) for index, name in enumerate(WEEKDAYS)]
+WEEK_OF_MONTH_CHOICES = [
+    app_commands.Choice(name=name, value=position) for position, name in WEEK_OF_MONTH_NAMES.items()
+]
+# `/meeting edit` can also turn a monthly series back into a weekly one.
+EDIT_WEEK_OF_MONTH_CHOICES = [
+    *WEEK_OF_MONTH_CHOICES,
+    app_commands.Choice(name="Every week (not monthly)", value=WEEKLY),
+]
 MATERIALISE_JOB = "meetings:materialise"
 MATERIALISE_EVERY_SECONDS = 6 * 3600
 
@@ -36,6 +48,14 @@ def describe(occurrence: OccurrenceView) -> str:
         f"`{occurrence.id}` **{occurrence.title}** · {timestamp(occurrence.starts_at)} "
         f"({timestamp(occurrence.starts_at, 'R')}) · {mention_channel(occurrence.channel_id)}{state}"
     )
+
+
+def _repeat_text(request: ScheduleRequest) -> str:
+    """Return how a new series repeats, e.g. ", every Tuesday" or ", last Thursday of the month" ("" for a one-off)."""
+    if request.weekday is None:
+        return ""
+    text = Repeat(request.weekday, request.interval_weeks, request.week_of_month).describe()
+    return f", {text[0].lower()}{text[1:]}"
 
 
 def location_kind_of(channel: discord.abc.GuildChannel) -> str:
@@ -92,20 +112,21 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
             # Nobody awaits this (a background task or a timer): log it here; the next periodic run tries again.
             log.exception("Extending the meeting schedules failed.")
 
-    @app_commands.command(name="schedule", description="Schedule a weekly or one-off meeting (facilitators)")
+    @app_commands.command(name="schedule", description="Schedule a weekly, monthly or one-off meeting (facilitators)")
     @app_commands.describe(
         title="Name members will see, e.g. 'Tuesday evening SMART meeting'",
-        time="Local start time, 24-hour HH:MM",
-        weekday="Day for a weekly meeting (leave empty for a one-off)",
-        date="YYYY-MM-DD: the one-off date, or the first week of a weekly meeting",
+        time="Local start time, e.g. 7pm, 7:30pm or 19:00",
+        weekday="Day for a weekly or monthly meeting (leave empty for a one-off)",
+        date="The one-off date, or the first week of a series: e.g. 1 Dec, next Tuesday or 2026-12-01",
         every_weeks="Repeat every N weeks (default 1)",
+        week_of_month="Meet monthly on this weekday of the month, e.g. Last (with weekday: Thursday)",
         duration="Length in minutes (default 90)",
         meeting_format="The meeting format",
         where="Voice channel, stage, or text only (in a thread)",
         channel="The voice/stage channel, or the text channel for a text-only meeting",
         timezone="IANA time zone (default: the group's)",
     )
-    @app_commands.choices(weekday=WEEKDAY_CHOICES)
+    @app_commands.choices(weekday=WEEKDAY_CHOICES, week_of_month=WEEK_OF_MONTH_CHOICES)
     @app_commands.guild_only()
     async def schedule(
         self,
@@ -116,6 +137,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
         weekday: app_commands.Choice[int] | None = None,
         date: str | None = None,
         every_weeks: app_commands.Range[int, 1, 8] = 1,
+        week_of_month: app_commands.Choice[int] | None = None,
         duration: app_commands.Range[int, 10, 300] = 90,
         meeting_format: str = "standard-90",
         where: Literal["voice", "stage", "text"] | None = None,
@@ -133,12 +155,15 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
         if kind in ("voice", "stage") and isinstance(channel, discord.TextChannel):
             await reply(interaction, "For a voice or stage meeting, pick a voice or stage channel.")
             return
+        # "tomorrow" and "1 Dec" are read in the zone the meeting is in, not the bot's or the caller's.
+        zone = timezone or (await self.bot.services.guild_config.get(gid)).timezone
         request = ScheduleRequest(
             title=title,
             weekday=weekday.value if weekday else None,
-            local_time=parse_local_time(time),
-            on_date=parse_local_date(date) if date else None,
+            local_time=parse_time(time),
+            on_date=parse_date(date, today=today_in(self.bot.clock.now(), zone)) if date else None,
             interval_weeks=every_weeks,
+            week_of_month=week_of_month.value if week_of_month else None,
             duration_minutes=duration,
             template_slug=meeting_format,
             location_kind=kind,
@@ -147,7 +172,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
         )
         schedule_id, upcoming = await self.bot.services.schedules.create(gid, request)
         lines = "\n".join(describe(o) for o in upcoming)
-        await reply(interaction, f"Scheduled (series `{schedule_id}`). Next meetings:\n{lines}")
+        await reply(interaction, f"Scheduled (series `{schedule_id}`{_repeat_text(request)}). Next meetings:\n{lines}")
         self.bot.delivery.kick()
 
     @schedule.autocomplete("meeting_format")
@@ -175,12 +200,25 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
             return
         await reply(interaction, "**Upcoming meetings**\n" + "\n".join(describe(o) for o in upcoming))
 
+    @app_commands.command(name="calendar", description="The group's meetings as a file to add to your own calendar")
+    @app_commands.guild_only()
+    async def calendar(self, interaction: discord.Interaction) -> None:
+        """Send the caller the group's meetings as an .ics file; nothing about who asked is kept."""
+        group_name = interaction.guild.name if interaction.guild else "SMART meetings"
+        ics = await group_calendar_file(self.bot.database, self.bot.clock, guild_id(interaction), group_name)
+        await interaction.response.send_message(
+            "The group's meetings: open the file to add them to your calendar app.",
+            file=discord.File(io.BytesIO(ics.data), filename=ics.filename),
+            ephemeral=True,
+        )
+
     @app_commands.command(name="cancel", description="Cancel one meeting, or its whole series (facilitators)")
     @app_commands.describe(
-        meeting="Meeting id from /meeting list",
+        meeting="Start typing its title or day, then pick the meeting",
         reason="Members will see this",
         series="Cancel every meeting of its series",
     )
+    @app_commands.autocomplete(meeting=meetings_to_cancel)
     @app_commands.guild_only()
     async def cancel(
         self,
@@ -205,7 +243,8 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
         self.bot.delivery.kick()
 
     @app_commands.command(name="skip", description="Skip the next meeting of a series (facilitators)")
-    @app_commands.describe(series="Series id (shown when it was scheduled)", reason="Members will see this")
+    @app_commands.describe(series="Start typing its title, then pick the series", reason="Members will see this")
+    @app_commands.autocomplete(series=series_to_skip)
     @app_commands.guild_only()
     async def skip(
         self,
@@ -221,14 +260,16 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
 
     @app_commands.command(name="edit", description="Change a meeting series (facilitators)")
     @app_commands.describe(
-        series="Series id",
+        series="Start typing its title, then pick the series",
         title="New title",
-        time="New local time HH:MM",
+        time="New local start time, e.g. 7pm, 7:30pm or 19:00",
         weekday="New day",
+        week_of_month="Meet monthly on this weekday of the month, or every week again",
         duration="New length in minutes",
         channel="New channel",
     )
-    @app_commands.choices(weekday=WEEKDAY_CHOICES)
+    @app_commands.choices(weekday=WEEKDAY_CHOICES, week_of_month=EDIT_WEEK_OF_MONTH_CHOICES)
+    @app_commands.autocomplete(series=series_to_edit)
     @app_commands.guild_only()
     async def edit(
         self,
@@ -237,6 +278,7 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
         title: app_commands.Range[str, 1, 100] | None = None,
         time: str | None = None,
         weekday: app_commands.Choice[int] | None = None,
+        week_of_month: app_commands.Choice[int] | None = None,
         duration: app_commands.Range[int, 10, 300] | None = None,
         channel: discord.VoiceChannel | discord.StageChannel | discord.TextChannel | None = None,
     ) -> None:
@@ -255,8 +297,9 @@ class Meetings(commands.GroupCog, group_name="meeting", group_description="Sched
             gid,
             series,
             title=title,
-            local_time=parse_local_time(time) if time else None,
+            local_time=parse_time(time) if time else None,
             weekday=weekday.value if weekday else None,
+            week_of_month=week_of_month.value if week_of_month else None,
             duration_minutes=duration,
             channel_id=channel.id if channel else None,
             location_kind=kind,

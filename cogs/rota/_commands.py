@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from datetime import date
 from typing import Literal, TYPE_CHECKING
 
 import discord
@@ -11,9 +12,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.domain.discord_ids import mention_user
-from bot.domain.recurrence import parse_local_date
 from bot.domain.text import plural
+from bot.domain.when import parse_date, today_in
 from bot.services.rota.views import rota_post
+from cogs._pickers import meetings_to_staff, own_duty_dates
 from cogs.shared import RecordId, coordinator_guild, guild_id, reply, staff_guild
 
 if TYPE_CHECKING:
@@ -34,10 +36,14 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
         self.bot = bot
         super().__init__()
 
+    async def _today(self, gid: int) -> date:
+        """Return today's date in the group's time zone, which dates like "tomorrow" and "1 Dec" are read in."""
+        return today_in(self.bot.clock.now(), (await self.bot.services.guild_config.get(gid)).timezone)
+
     @app_commands.command(name="join", description="Join the rota (facilitators)")
     @app_commands.describe(
         roles="What you can do: lead, co, host (comma-separated, e.g. lead,co)",
-        trained_since="When you completed facilitator training, YYYY-MM-DD",
+        trained_since="When you completed facilitator training, e.g. 2024-01-15 or 15 Jan 2024",
         max_per_month="Most duties you want in a month (optional)",
     )
     @app_commands.guild_only()
@@ -55,7 +61,7 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
             gid,
             interaction.user.id,
             roles=wanted,
-            trained_since=parse_local_date(trained_since),
+            trained_since=parse_date(trained_since, today=await self._today(gid), past=True),
             max_per_month=max_per_month,
         )
         await reply(interaction, "You're on the rota. Coordinators plan duties with `/rota generate`; thank you!")
@@ -68,13 +74,18 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
         await reply(interaction, f"You've left the rota. {_open_for_cover(released, 'upcoming duty')}")
         self.bot.delivery.kick()
 
-    @app_commands.command(name="away", description="Mark days you can't facilitate (inclusive, YYYY-MM-DD)")
+    @app_commands.command(name="away", description="Mark days you can't facilitate (both days included)")
+    @app_commands.describe(
+        first_day="First day away, e.g. tomorrow, 1 Dec or 2026-12-01",
+        last_day="Last day away, e.g. next Friday, 3 Dec or 2026-12-03",
+    )
     @app_commands.guild_only()
     async def away(self, interaction: discord.Interaction, first_day: str, last_day: str) -> None:
         """Record time away; duties in it open for cover."""
-        released = await self.bot.services.rota.away(
-            guild_id(interaction), interaction.user.id, parse_local_date(first_day), parse_local_date(last_day)
-        )
+        gid = guild_id(interaction)
+        today = await self._today(gid)
+        first, last = parse_date(first_day, today=today), parse_date(last_day, today=today)
+        released = await self.bot.services.rota.away(gid, interaction.user.id, first, last)
         await reply(interaction, f"Noted. {_open_for_cover(released, 'duty', ' in that time')}")
         self.bot.delivery.kick()
 
@@ -117,11 +128,15 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
             ephemeral=True,
         )
 
-    @app_commands.command(name="swap", description="Ask for cover for your duty on a date (YYYY-MM-DD)")
+    @app_commands.command(name="swap", description="Ask for cover for your duty on a date")
+    @app_commands.describe(date="The day of your duty, e.g. next Tuesday, 1 Dec or 2026-12-01")
+    @app_commands.autocomplete(date=own_duty_dates)
     @app_commands.guild_only()
     async def swap(self, interaction: discord.Interaction, date: str) -> None:
         """Open the caller's duty on that date for cover."""
-        duty = await self.bot.services.rota.swap(guild_id(interaction), interaction.user.id, parse_local_date(date))
+        gid = guild_id(interaction)
+        on = parse_date(date, today=await self._today(gid))
+        duty = await self.bot.services.rota.swap(gid, interaction.user.id, on)
         await reply(interaction, f"I've asked the facilitators to cover {duty.title}; you'll hear when someone does.")
         self.bot.delivery.kick()
 
@@ -148,7 +163,8 @@ class Rota(commands.GroupCog, group_name="rota", group_description="The facilita
         self.bot.delivery.kick()
 
     @app_commands.command(name="pin", description="Put a facilitator on a duty by hand (coordinators)")
-    @app_commands.describe(meeting="Meeting id from /meeting list")
+    @app_commands.describe(meeting="Start typing its title or day, then pick the meeting")
+    @app_commands.autocomplete(meeting=meetings_to_staff)
     @app_commands.guild_only()
     async def pin(
         self,

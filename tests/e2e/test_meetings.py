@@ -196,10 +196,10 @@ async def test_bad_time_is_refused_and_nothing_is_scheduled(
         group.guild,
         group.facilitator,
         "meeting schedule",
-        {"title": "x", "time": "7pm", "weekday": 1, "channel": group.voice},
+        {"title": "x", "time": "13pm", "weekday": 1, "channel": group.voice},
     )
     response = await handle.response()
-    assert response.ephemeral and "HH:MM" in response.content
+    assert response.ephemeral and "mixes the 24-hour clock with pm" in response.content
     listing = await (await sandbox.actors.invoke(group.guild, group.member, "meeting list")).response()
     assert "No meetings" in listing.content
 

@@ -64,11 +64,14 @@ class Actors:
         owner: User | None = None,
         bot_permissions: Any = perms.DEFAULT_BOT,
         everyone_permissions: Any = None,
+        system_channel: str | None = None,
     ) -> Guild:
-        """Create a guild (with @everyone and the bot's managed role) and add the bot to it."""
+        """Create a guild (with @everyone, the bot's managed role, and a system channel if named); add the bot."""
         state = self._state
         owner = owner or state.add_user("owner", global_name="Server Owner")
-        guild = state.create_guild(name, owner=owner, bot_permissions=perms.as_int(bot_permissions))
+        guild = state.create_guild(
+            name, owner=owner, bot_permissions=perms.as_int(bot_permissions), system_channel=system_channel
+        )
         if everyone_permissions is not None:
             guild.everyone.permissions = perms.as_int(everyone_permissions)
         return guild

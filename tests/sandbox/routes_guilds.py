@@ -36,6 +36,20 @@ def visible_channel(sb: Sandbox, call: Call) -> Channel:
     return channel
 
 
+def _check_overwrite_bits(sb: Sandbox, guild: Guild, overwrites: list[Overwrite], have: int, *, creating: bool) -> None:
+    """Refuse overwrites allowing or denying what the bot lacks; on a new channel, Manage Roles is for admins only.
+
+    Discord: "only permissions your bot has in the guild [or parent channel] can be allowed/denied"; "setting
+    MANAGE_ROLES permission in channels is only possible for guild administrators" (Create Guild Channel).
+    """
+    if perms.base_permissions(guild, sb.state.bot_member(guild)) & perms.ADMINISTRATOR:
+        return
+    for overwrite in overwrites:
+        bits = overwrite.allow | overwrite.deny
+        if bits & ~have or (creating and bits & perms.MANAGE_ROLES):
+            raise errors.ApiError(errors.MISSING_PERMISSIONS)
+
+
 def _check_role_hierarchy(sb: Sandbox, guild: Guild, role: Role) -> None:
     bot_member = sb.state.bot_member(guild)
     if perms.base_permissions(guild, bot_member) & perms.ADMINISTRATOR:
@@ -69,6 +83,7 @@ async def create_channel(sb: Sandbox, call: Call) -> Reply:
     state.require_guild(guild, state.bot.id, needed)
     parent = state.channel(body["parent_id"]) if body.get("parent_id") else None
     overwrites = [overwrite_from(o) for o in body.get("permission_overwrites") or []]
+    _check_overwrite_bits(sb, guild, overwrites, perms.base_permissions(guild, state.bot_member(guild)), creating=True)
     channel = state.create_channel(
         guild,
         body["name"],
@@ -97,6 +112,9 @@ async def set_permission(sb: Sandbox, call: Call) -> Reply:
     state.require(channel, state.bot.id, perms.MANAGE_ROLES)
     body = call.json() | {"id": call.params["overwrite_id"]}
     overwrite = overwrite_from(body)
+    guild = state.guild(channel.guild_id or 0)
+    have = perms.base_permissions(guild, state.bot_member(guild)) | state.permissions_in(channel, state.bot.id)
+    _check_overwrite_bits(sb, guild, [overwrite], have, creating=False)
     state.set_overwrite(channel, overwrite, target_id=overwrite.id)
     return no_content()
 

@@ -144,8 +144,14 @@ class SandboxState:
         self.users[user.id] = user
         return user
 
-    def create_guild(self, name: str, *, owner: User, bot_permissions: int = perms.DEFAULT_BOT) -> Guild:
-        """Create a guild owned by `owner`, with @everyone, the bot's managed role and the bot as a member."""
+    def create_guild(
+        self, name: str, *, owner: User, bot_permissions: int = perms.DEFAULT_BOT, system_channel: str | None = None
+    ) -> Guild:
+        """Create a guild owned by `owner`, with @everyone, the bot's managed role and the bot as a member.
+
+        With `system_channel`, the guild already has that text channel as its system channel when the bot joins
+        (as a server made from Discord's default template has #general).
+        """
         guild = Guild(id=snowflake(), name=name, owner_id=owner.id)
         guild.roles[guild.id] = Role(
             id=guild.id, guild_id=guild.id, name="@everyone", permissions=perms.DEFAULT_EVERYONE
@@ -162,6 +168,11 @@ class SandboxState:
         guild.roles[bot_role.id] = bot_role
         guild.members[owner.id] = Member(guild_id=guild.id, user=owner)
         guild.members[self.bot.id] = Member(guild_id=guild.id, user=self.bot, roles=[bot_role.id])
+        if system_channel is not None:
+            channel = Channel(id=snowflake(), type=GUILD_TEXT, name=system_channel, guild_id=guild.id)
+            guild.channels[channel.id] = self.channels[channel.id] = channel
+            self.channel_messages[channel.id] = []
+            guild.system_channel_id = channel.id
         self.guilds[guild.id] = guild
         # The gateway builds GUILD_CREATE itself: its member list depends on each session's intents.
         self.dispatch("GUILD_CREATE", {}, guild_id=guild.id, guild_create=True)

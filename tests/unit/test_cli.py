@@ -9,8 +9,9 @@ from urllib.parse import parse_qs, urlparse
 import discord
 from typer.testing import CliRunner
 
-from bot.cli import BOT_PERMISSIONS, app
+from bot.cli import app
 from bot.domain.tools import default_content_dir
+from bot.permissions import BOT_PERMISSIONS
 from bot.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,6 +73,8 @@ def test_invite_url_has_scopes_and_exact_permissions():
     assert set(query["scope"][0].split()) == {"bot", "applications.commands"}
     permissions = discord.Permissions(int(query["permissions"][0]))
     assert permissions == BOT_PERMISSIONS
+    # What `/setup start` needs too: creating the group's channels, and the voice channel its events are in.
+    assert permissions.manage_channels and permissions.connect and permissions.manage_roles
     assert not permissions.administrator
     assert not permissions.mention_everyone
 

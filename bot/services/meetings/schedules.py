@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -16,7 +16,19 @@ from bot.db.models import GuildConfig, MeetingOccurrence, MeetingReminder, Meeti
 from bot.db.table_cache import TableCache
 from bot.domain.discord_ids import timestamp
 from bot.domain.meeting_format import DEFAULT_TEMPLATE, MeetingTemplate
-from bot.domain.recurrence import ScheduleRule, expand, first_weekly_start, localize, parse_zone, weekly_rule
+from bot.domain.recurrence import (
+    ScheduleRule,
+    WEEKDAY_NAMES,
+    WEEK_OF_MONTH_NAMES,
+    expand,
+    first_monthly_start,
+    first_weekly_start,
+    localize,
+    monthly_rule,
+    parse_zone,
+    repeat_of,
+    weekly_rule,
+)
 from bot.domain.shards import ShardScope
 from bot.domain.states import OccurrenceState
 from bot.errors import InvalidInputError, NotFoundError
@@ -28,8 +40,9 @@ from bot.services.meetings.common import (
     event_payload,
     reminder_offsets,
 )
+from bot.services.meetings.series_edit import follow_series, interval_of, restart_date
 from bot.services.outbox import enqueue
-from bot.services.outbox_payloads import EventEdit, Message
+from bot.services.outbox_payloads import Message
 from bot.services.scope import in_scope
 
 log = logging.getLogger(__name__)
@@ -38,6 +51,8 @@ MAX_TITLE = 100
 MAX_DURATION = 300
 MAX_INTERVAL_WEEKS = 8
 MAX_REASON = 300
+# `edit(week_of_month=WEEKLY)` turns a monthly series back into a weekly one (None leaves it as it is).
+WEEKLY = 0
 # How far back `_existing_occurrences` looks: more than any change of a zone's UTC offset.
 EXISTING_LOOKBACK = timedelta(days=1)
 
@@ -51,6 +66,7 @@ class ScheduleRequest:
     local_time: time
     on_date: date | None  # the one-off date, or the first week to consider
     interval_weeks: int = 1
+    week_of_month: int | None = None  # 1 to 4 or -1 (last): monthly on that `weekday` of the month, not weekly
     duration_minutes: int = 90
     template_slug: str = DEFAULT_TEMPLATE
     location_kind: str = "voice"
@@ -98,9 +114,26 @@ class ScheduleService:
             raise InvalidInputError("Give a time zone, or set the group's with `/setup configure timezone:`.")
         zone = parse_zone(zone_name)
         today = self._clock.now().astimezone(zone).date()
+        if request.week_of_month is not None:
+            if request.weekday is None:
+                raise InvalidInputError(
+                    "`week_of_month` needs a `weekday` too, e.g. week_of_month:Last weekday:Thursday for the last "
+                    "Thursday of each month."
+                )
+            rrule = monthly_rule(request.week_of_month, request.weekday, request.local_time)
+            if request.interval_weeks != 1:
+                raise InvalidInputError(
+                    f"A meeting on the {WEEK_OF_MONTH_NAMES[request.week_of_month].lower()} "
+                    f"{WEEKDAY_NAMES[request.weekday]} of the month repeats monthly, so `every_weeks` can't be used "
+                    "with `week_of_month`: leave `every_weeks` at 1."
+                )
+            start = first_monthly_start(
+                request.on_date or today, request.week_of_month, request.weekday, request.local_time
+            )
+            return ScheduleRule(rrule, zone.key, start), zone.key
         if request.weekday is None:
             if request.on_date is None:
-                raise InvalidInputError("A one-off meeting needs a date (YYYY-MM-DD) or a weekday for a weekly one.")
+                raise InvalidInputError("A one-off meeting needs a date (e.g. 1 Dec) or a weekday for a weekly one.")
             start = datetime.combine(request.on_date, request.local_time)
             if localize(start, zone) <= self._clock.now():
                 raise InvalidInputError("That date and time has already passed. Give a time in the future.")
@@ -359,11 +392,16 @@ class ScheduleService:
         title: str | None = None,
         local_time: time | None = None,
         weekday: int | None = None,
+        week_of_month: int | None = None,
         duration_minutes: int | None = None,
         channel_id: int | None = None,
         location_kind: str | None = None,
     ) -> list[OccurrenceView]:
-        """Change a series; upcoming meetings and their events follow, started ones are left alone."""
+        """Change a series; upcoming meetings and their events follow, started ones are left alone.
+
+        `week_of_month` (1 to 4, or -1 for the last) makes the series monthly on that weekday of the month, and
+        `WEEKLY` makes a monthly series weekly again.
+        """
         now = self._clock.now()
         async with self._db.session() as session:
             schedule = await session.get(MeetingSchedule, schedule_id, with_for_update=not self._db.is_sqlite)
@@ -371,17 +409,27 @@ class ScheduleService:
                 raise NotFoundError(f"There is no active meeting series {schedule_id} here. See `/meeting list`.")
             start = datetime.fromisoformat(schedule.dtstart_local)
             current_weekday = start.weekday() if schedule.rrule else None
-            interval = _interval_of(schedule.rrule)
+            current = repeat_of(schedule.rrule)
+            position = current.week_of_month if current else None
+            if week_of_month is not None:
+                position = week_of_month or None
+            # A monthly series has no interval of weeks, and one that becomes monthly drops its old one.
+            interval = 1 if position is not None else interval_of(schedule.rrule)
             new_weekday = weekday if weekday is not None else current_weekday
             today = now.astimezone(parse_zone(schedule.timezone)).date()
+            if not schedule.rrule:
+                restart = start.date()
+            elif position is not None:
+                restart = today  # the next such weekday of a month from today on
+            else:
+                restart = restart_date(start.date(), today, interval, new_weekday == current_weekday)
             request = ScheduleRequest(
                 title=title if title is not None else schedule.title,
                 weekday=new_weekday,
                 local_time=local_time or start.time(),
-                on_date=_restart_date(start.date(), today, interval, new_weekday == current_weekday)
-                if schedule.rrule
-                else start.date(),
+                on_date=restart,
                 interval_weeks=interval,
+                week_of_month=position,
                 duration_minutes=duration_minutes or schedule.duration_minutes,
                 template_slug=schedule.template_slug,
                 location_kind=location_kind or schedule.location_kind,
@@ -397,37 +445,7 @@ class ScheduleService:
             schedule.channel_id = request.channel_id
             schedule.updated_at = now
             config = await session.get(GuildConfig, guild_id)
-            wanted = {o.local.isoformat(): o for o in expand(rule, now, now + MATERIALISE_HORIZON)}
-            rows = (
-                await session.scalars(
-                    select(MeetingOccurrence).where(
-                        MeetingOccurrence.schedule_id == schedule_id,
-                        MeetingOccurrence.state == OccurrenceState.SCHEDULED,
-                        MeetingOccurrence.starts_at > now,
-                    )
-                )
-            ).all()
-            for row in rows:
-                occurrence = wanted.get(row.local_start)
-                if occurrence is None:
-                    # The series moved: this date no longer happens. It is kept as "superseded" (not
-                    # "cancelled": nobody cancelled a meeting) so its event can still be cancelled through
-                    # the outbox, and members never see it again.
-                    row.state = OccurrenceState.SUPERSEDED
-                    row.reason = "rescheduled"
-                    if row.event_id or row.event_requested:
-                        enqueue(session, now, guild_id, EVENT_CANCELLED, occurrence_id=row.id)
-                    await session.execute(delete(MeetingReminder).where(MeetingReminder.occurrence_id == row.id))
-                    continue
-                row.title = schedule.title
-                row.starts_at = occurrence.utc
-                row.ends_at = occurrence.utc + timedelta(minutes=schedule.duration_minutes)
-                row.location_kind = schedule.location_kind
-                row.channel_id = schedule.channel_id
-                if row.event_id or row.event_requested:
-                    template = self.templates.get(row.template_slug)
-                    edited = event_payload(row, template, EventEdit)
-                    enqueue(session, now, guild_id, edited, occurrence_id=row.id)
+            await follow_series(session, schedule, rule, self.templates, now)
             await session.flush()
             await self._materialise(session, schedule, config, now)
             return await self._upcoming(session, guild_id, now, limit=3, schedule_id=schedule_id)
@@ -457,25 +475,6 @@ async def _existing_occurrences(
             continue  # never: selected by schedule id
         existing.setdefault(schedule_id, {})[local_start] = (occurrence_id, state)
     return existing
-
-
-def _restart_date(first: date, today: date, interval_weeks: int, same_weekday: bool) -> date:
-    """Return the date an edited series restarts from: today, or its next meeting day if it meets every N weeks."""
-    if interval_weeks <= 1 or not same_weekday:
-        return today
-    # Restarting from today in an off week would shift a fortnightly series by a week: keep it in step.
-    period = 7 * interval_weeks
-    return today + timedelta(days=(first - today).days % period)
-
-
-def _interval_of(rrule: str | None) -> int:
-    if not rrule:
-        return 1
-    for part in rrule.split(";"):
-        key, _, value = part.partition("=")
-        if key == "INTERVAL":
-            return int(value)
-    return 1
 
 
 def _clean_reason(reason: str) -> str:

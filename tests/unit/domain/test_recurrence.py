@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import calendar
+import dataclasses
 import functools
 import itertools
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -21,19 +24,22 @@ from bot.domain.ics import IcsEvent, build_calendar
 from bot.domain.recurrence import (
     Occurrence,
     RecurrenceError,
+    Repeat,
     ScheduleRule,
     clock_change,
     expand,
+    first_monthly_start,
     first_occurrences,
     first_weekly_start,
     localize,
+    monthly_rule,
     next_occurrences,
-    parse_local_date,
     parse_local_datetime,
-    parse_local_time,
     parse_rrule,
     parse_zone,
+    repeat_of,
     rrule_for_export,
+    weekday_of_month,
     weekly_rule,
 )
 from bot.errors import InvalidInputError
@@ -239,6 +245,96 @@ def test_first_weekly_start_moves_to_the_weekday():
     assert first_weekly_start(date(2026, 3, 29), 6, time(19)) == wall(2026, 3, 29, 19)
 
 
+def test_monthly_rule_text():
+    assert monthly_rule(1, 1, time(19)) == "FREQ=MONTHLY;INTERVAL=1;BYDAY=1TU;BYHOUR=19;BYMINUTE=0;BYSECOND=0"
+    assert monthly_rule(-1, 3, time(18, 30)) == "FREQ=MONTHLY;INTERVAL=1;BYDAY=-1TH;BYHOUR=18;BYMINUTE=30;BYSECOND=0"
+    assert parse_rrule(monthly_rule(-1, 3, time(18, 30))) == monthly_rule(-1, 3, time(18, 30))
+
+
+@pytest.mark.parametrize(
+    ("position", "weekday", "message"),
+    [
+        (5, 1, "first, second, third, fourth or last weekday of the month, not 5"),
+        (0, 1, "not 0"),
+        (-2, 1, "not -2"),
+        (1, 7, "Weekday must be 0 (Monday) to 6 (Sunday), not 7"),
+    ],
+)
+def test_monthly_rule_rejects(position, weekday, message):
+    with pytest.raises(RecurrenceError, match=re.escape(message)):
+        monthly_rule(position, weekday, time(19))
+    with pytest.raises(RecurrenceError, match=re.escape(message)):
+        first_monthly_start(date(2026, 1, 1), position, weekday, time(19))
+
+
+@pytest.mark.parametrize(
+    ("year", "month", "position", "weekday", "expected"),
+    [
+        (2026, 12, 1, 1, date(2026, 12, 1)),  # the month starts on its first Tuesday
+        (2026, 12, 4, 1, date(2026, 12, 22)),
+        (2026, 12, -1, 1, date(2026, 12, 29)),
+        (2026, 12, -1, 3, date(2026, 12, 31)),  # the month ends on its last Thursday
+        (2027, 2, -1, 3, date(2027, 2, 25)),
+        (2028, 2, -1, 1, date(2028, 2, 29)),  # a leap day
+        (2026, 3, -1, 6, date(2026, 3, 29)),  # Europe's spring-forward Sunday
+        (2026, 3, 2, 6, date(2026, 3, 8)),  # America's
+    ],
+)
+def test_weekday_of_month(year, month, position, weekday, expected):
+    assert weekday_of_month(year, month, position, weekday) == expected
+
+
+def test_first_monthly_start_moves_to_the_next_such_day():
+    assert first_monthly_start(date(2026, 11, 30), -1, 3, time(19)) == wall(2026, 12, 31, 19)
+    assert first_monthly_start(date(2026, 12, 1), 1, 1, time(19)) == wall(2026, 12, 1, 19)
+    assert first_monthly_start(date(2026, 12, 2), 1, 1, time(19)) == wall(2027, 1, 5, 19)
+    assert first_monthly_start(date(2026, 12, 30), -1, 1, time(7)) == wall(2027, 1, 26, 7)
+
+
+def test_monthly_by_position_expands_to_those_days_only():
+    last_thursday = ScheduleRule(monthly_rule(-1, 3, time(19)), "Europe/London", wall(2026, 12, 31, 19))
+    got = expand(last_thursday, utc(2026, 12, 1), utc(2027, 5, 1))
+    assert [o.local for o in got] == [
+        wall(2026, 12, 31, 19),
+        wall(2027, 1, 28, 19),
+        wall(2027, 2, 25, 19),
+        wall(2027, 3, 25, 19),
+        wall(2027, 4, 29, 19),
+    ]
+    assert got[-1].utc == utc(2027, 4, 29, 18)  # British Summer Time by then
+
+
+def test_last_sunday_of_the_month_meets_in_london_clock_changes_once():
+    # Europe changes its clocks on the last Sunday of March and October, at 01:00 UTC.
+    rule = ScheduleRule(monthly_rule(-1, 6, time(1, 30)), "Europe/London", wall(2026, 1, 25, 1, 30))
+    got = {o.local.month: o for o in expand(rule, utc(2026, 1, 1), utc(2027, 1, 1))}
+    assert len(got) == 12
+    assert got[3] == Occurrence(wall(2026, 3, 29, 1, 30), utc(2026, 3, 29, 1, 30))  # in the gap: read as GMT
+    assert got[10] == Occurrence(wall(2026, 10, 25, 1, 30), utc(2026, 10, 25, 0, 30))  # in the fold: the first
+
+
+@pytest.mark.parametrize(
+    ("rrule", "repeat", "words"),
+    [
+        (weekly_rule(1, time(19)), Repeat(1), "Every Tuesday"),
+        (weekly_rule(1, time(19), interval_weeks=2), Repeat(1, interval_weeks=2), "Every 2 weeks on Tuesday"),
+        (monthly_rule(1, 1, time(19)), Repeat(1, week_of_month=1), "First Tuesday of the month"),
+        (monthly_rule(-1, 3, time(19)), Repeat(3, week_of_month=-1), "Last Thursday of the month"),
+    ],
+)
+def test_repeat_of_the_rules_the_bot_builds(rrule, repeat, words):
+    assert repeat_of(rrule) == repeat
+    assert repeat.describe() == words
+
+
+@pytest.mark.parametrize(
+    "rrule",
+    [None, "FREQ=DAILY", "FREQ=MONTHLY;BYDAY=5TU", "FREQ=MONTHLY;BYDAY=1TU;COUNT=3", "FREQ=WEEKLY;BYDAY=MO,TU"],
+)
+def test_repeat_of_other_rules_is_none(rrule):
+    assert repeat_of(rrule) is None
+
+
 def test_weekly_across_a_spring_forward_night_keeps_every_sunday_once():
     rule = weekly("Europe/London", wall(2026, 3, 15, 1, 30))
     got = expand(rule, utc(2026, 3, 1), utc(2026, 4, 13))
@@ -424,24 +520,6 @@ def test_schedule_rule_needs_naive_wall_times():
         ScheduleRule(None, "UTC", utc(2026, 1, 1))
 
 
-@pytest.mark.parametrize(("text", "expected"), [("19:00", time(19)), ("7:05", time(7, 5)), (" 00:00 ", time(0))])
-def test_parse_local_time(text, expected):
-    assert parse_local_time(text) == expected
-
-
-@pytest.mark.parametrize("text", ["7pm", "24:00", "19:60", "19", "19:00:00", "1900", ""])
-def test_parse_local_time_rejects(text):
-    with pytest.raises(RecurrenceError, match="24-hour HH:MM"):
-        parse_local_time(text)
-
-
-def test_parse_local_date():
-    assert parse_local_date("2026-03-29") == date(2026, 3, 29)
-    for bad in ("2026-02-30", "29/03/2026", "2026-3-29", "tomorrow"):
-        with pytest.raises(RecurrenceError, match="YYYY-MM-DD"):
-            parse_local_date(bad)
-
-
 def test_parse_local_datetime():
     assert parse_local_datetime("2026-03-29T02:30") == wall(2026, 3, 29, 2, 30)
     assert parse_local_datetime("2026-03-29 02:30:15") == wall(2026, 3, 29, 2, 30, 15)
@@ -473,6 +551,49 @@ class WeeklyCase:
     def rule(self) -> ScheduleRule:
         return weekly(self.zone, self.start, interval=self.interval, exdates=self.exdates)
 
+    def wall_times(self) -> Iterator[datetime]:
+        """Yield the series' wall times from its start, by adding whole periods: no rule engine involved."""
+        local = self.start
+        while True:
+            yield local
+            local += timedelta(weeks=self.interval)
+
+
+def nth_weekday_by_calendar(year: int, month: int, position: int, weekday: int) -> date:
+    """Return the month's `position`-th `weekday` (-1: last), read off the stdlib's month grid."""
+    days = [week[weekday] for week in calendar.monthcalendar(year, month) if week[weekday]]
+    return date(year, month, days[position - 1] if position > 0 else days[-1])
+
+
+def months_from(year: int, month: int) -> Iterator[tuple[int, int]]:
+    while True:
+        yield year, month
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+@dataclass(frozen=True)
+class MonthlyCase:
+    """A monthly meeting on the `position`-th (-1: last) weekday of its start, at the start's time."""
+
+    zone: str
+    start: datetime
+    position: int
+    exdates: tuple[datetime, ...]
+
+    @property
+    def rule(self) -> ScheduleRule:
+        rrule = monthly_rule(self.position, self.start.weekday(), self.start.time())
+        return ScheduleRule(rrule=rrule, tz=self.zone, dtstart_local=self.start, exdates_local=self.exdates)
+
+    def wall_times(self) -> Iterator[datetime]:
+        """Yield the series' wall times from its start, one a month from the calendar grid: no rule engine involved."""
+        for year, month in months_from(self.start.year, self.start.month):
+            day = nth_weekday_by_calendar(year, month, self.position, self.start.weekday())
+            yield datetime.combine(day, self.start.time())
+
+
+Case = WeeklyCase | MonthlyCase
+
 
 @st.composite
 def weekly_cases(draw: st.DrawFn, zones: tuple[str, ...] = ZONES, years: tuple[int, int] = (2024, 2027)) -> WeeklyCase:
@@ -503,15 +624,58 @@ def weekly_cases(draw: st.DrawFn, zones: tuple[str, ...] = ZONES, years: tuple[i
     return WeeklyCase(zone, start, interval, exdates)
 
 
-def expected_wall_times(case: WeeklyCase, window_end: datetime) -> list[datetime]:
+@st.composite
+def monthly_cases(
+    draw: st.DrawFn, zones: tuple[str, ...] = ZONES, years: tuple[int, int] = (2024, 2027)
+) -> MonthlyCase:
+    """Draw a monthly-by-position schedule, most of them meeting inside a gap or fold."""
+    zone = draw(st.sampled_from(zones), label="zone")
+    first_year, last_year = years
+    changes = transitions(zone, first_year, last_year + 2)
+    # Clocks mostly change on a weekday's position in its month ("last Sunday of March"), so aiming at a clock
+    # change means meeting on that night's position: its n-th weekday, or the last one when it is.
+    if changes and draw(st.integers(0, 3), label="aim at a clock change") > 0:
+        change = draw(st.sampled_from(changes), label="transition")
+        low, high = sorted((change.wall_before, change.wall_after))
+        quarters = int((high - low) / timedelta(minutes=15))
+        night = low + timedelta(minutes=15 * draw(st.integers(0, quarters - 1), label="quarter"))
+        day = night.date()
+        positions = [(day.day - 1) // 7 + 1] if day.day <= 28 else []
+        if day.day + 7 > calendar.monthrange(day.year, day.month)[1]:
+            positions.append(-1)
+        position = draw(st.sampled_from([p for p in positions if p <= 4]), label="position")
+        # Start a whole number of months before that night, in the start years, with the night inside three years.
+        lowest = max(first_year * 12, (day.year * 12 + day.month - 1) - 33)
+        start_index = draw(st.integers(lowest, max(lowest, day.year * 12 + day.month - 1)), label="start month")
+        start_year, start_month = divmod(start_index, 12)
+        first = nth_weekday_by_calendar(start_year, start_month + 1, position, day.weekday())
+        start = datetime.combine(first, night.time())
+    else:
+        start_date = draw(st.dates(date(first_year, 1, 1), date(last_year, 12, 31)), label="start date")
+        local_time = time(draw(st.integers(0, 23), label="hour"), draw(st.sampled_from((0, 15, 30, 45)), label="min"))
+        position = draw(st.sampled_from((1, 2, 3, 4, -1)), label="position")
+        weekday = draw(st.integers(0, 6), label="weekday")
+        start = first_monthly_start(start_date, position, weekday, local_time)
+    cancelled = draw(st.lists(st.integers(1, 34), max_size=3, unique=True), label="cancelled months")
+    series = MonthlyCase(zone, start, position, ())
+    wall_times = list(itertools.islice(series.wall_times(), 36))
+    return dataclasses.replace(series, exdates=tuple(wall_times[k] for k in cancelled))
+
+
+def schedule_cases(zones: tuple[str, ...] = ZONES, years: tuple[int, int] = (2024, 2027)) -> st.SearchStrategy[Case]:
+    """Draw weekly and monthly-by-position schedules alike."""
+    return st.one_of(weekly_cases(zones, years), monthly_cases(zones, years))
+
+
+def expected_wall_times(case: Case, window_end: datetime) -> list[datetime]:
     """Return every wall time the rule selects in the window, computed without dateutil or the code under test."""
     zone = ZoneInfo(case.zone)
     selected = []
-    local = case.start
-    while rfc5545_instant(local, zone) < window_end + timedelta(days=2):
+    for local in case.wall_times():
+        if rfc5545_instant(local, zone) >= window_end + timedelta(days=2):
+            break
         if local not in case.exdates and rfc5545_instant(local, zone) < window_end:
             selected.append(local)
-        local += timedelta(weeks=case.interval)
     return selected
 
 
@@ -533,7 +697,7 @@ def with_private_tzid(ics: bytes, zone: str) -> bytes:
     )
 
 
-def check_case(case: WeeklyCase, *, via_vtimezone: bool) -> None:
+def check_case(case: Case, *, via_vtimezone: bool) -> None:
     rule = case.rule
     zone = ZoneInfo(case.zone)
     window_start = localize(case.start, zone) - timedelta(hours=1)
@@ -542,6 +706,8 @@ def check_case(case: WeeklyCase, *, via_vtimezone: bool) -> None:
     ours = expand(rule, window_start, window_end)
     kinds = {clock_change(o.local, zone) for o in ours} - {None}
     event(f"meets in a {' and a '.join(sorted(kinds))}" if kinds else "never meets in a gap or fold")
+    if isinstance(case, MonthlyCase):
+        event(f"monthly, {'last' if case.position == -1 else 'n-th'} weekday")
 
     # Every selected wall time exactly once: none lost on spring-forward nights, none doubled at fall-back.
     expected = expected_wall_times(case, window_end)
@@ -562,7 +728,7 @@ def check_case(case: WeeklyCase, *, via_vtimezone: bool) -> None:
     assert instants_from_ics(ics, window_start, window_end) == [o.utc for o in ours]
 
 
-def preview_json(case: WeeklyCase, count: int) -> list[dict[str, str | None]]:
+def preview_json(case: Case, count: int) -> list[dict[str, str | None]]:
     """Run `schedule preview --json` for the case's rule and return the parsed rows."""
     rrule = case.rule.rrule
     assert rrule is not None
@@ -572,14 +738,14 @@ def preview_json(case: WeeklyCase, count: int) -> list[dict[str, str | None]]:
     return json.loads(result.stdout)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case=weekly_cases())
+@settings(max_examples=160, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=schedule_cases())
 def test_preview_equals_independent_expansion_of_the_ics_export(case):
     check_case(case, via_vtimezone=False)
 
     # What `schedule preview` prints for the series (it takes no cancellations) against the export of that series.
-    series = WeeklyCase(case.zone, case.start, case.interval, ())
-    count = 40
+    series = dataclasses.replace(case, exdates=())
+    count = 40 if isinstance(series, WeeklyCase) else 30  # a monthly series meets 36 or 37 times in three years
     rows = preview_json(series, count)
     printed = [datetime.fromisoformat(str(row["utc"])) for row in rows]
     ics = build_calendar(
@@ -591,13 +757,13 @@ def test_preview_equals_independent_expansion_of_the_ics_export(case):
     assert [row["wall_time"] for row in rows] == [local.isoformat() for local in expected]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case=weekly_cases())
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=schedule_cases())
 def test_exported_vtimezone_gives_the_same_instants(case):
     check_case(case, via_vtimezone=True)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(case=weekly_cases(zones=HISTORIC_DST_ZONES, years=(2012, 2019)))
+@given(case=schedule_cases(zones=HISTORIC_DST_ZONES, years=(2012, 2019)))
 def test_historic_midnight_transitions_match_too(case):
     check_case(case, via_vtimezone=False)

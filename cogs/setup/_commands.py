@@ -1,120 +1,42 @@
-"""`/setup`: a coordinator configures the group (time zone, channels, roles, crisis resources, pass the hat)."""
+"""`/setup`: a coordinator configures the group (guided set-up, check, time zone, channels, roles, texts, timings)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections import defaultdict
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.client import SmartBot
-from bot.domain.discord_ids import mention_channel, mention_role
-from bot.domain.guild import CRISIS_TEXT_MAX, FIELD_LABELS, GuildSettings, PASS_THE_HAT_TEXT_MAX, search_zones
-from bot.domain.meeting_format import DEFAULT_HAT_TEXT
-from bot.domain.text import plural, split_text
-from cogs.shared import BotModal, guild_id, reply
+from bot.domain.group_settings import (
+    CONFIRM_MAX,
+    CONFIRM_MIN,
+    ESCALATE_MIN,
+    GRACE_MAX,
+    GRACE_MIN,
+    describe_reminders,
+)
+from bot.domain.guild import FIELD_LABELS, PASS_THE_HAT_TEXT_MAX, search_zones, validate_zone
+from bot.domain.server_setup import describe_findings
+from bot.domain.text import plural
+from cogs.setup._check import check_guild
+from cogs.setup._display import make_pingable, settings_embed, unpingable_staff_roles, with_crisis_note
+from cogs.setup._forms import CrisisTextModal
+from cogs.setup._server import ServerSnapshot
+from cogs.setup._start import StartView, plan_text
+from cogs.shared import coordinator_guild, guild_id, reply
+
+if TYPE_CHECKING:
+    from bot.client import SmartBot
 
 log = logging.getLogger(__name__)
 
-NOT_SET = "*not set*"
-FIELD_VALUE_LIMIT = 1024
 
-
-def _channel(value: int | None) -> str:
-    return mention_channel(value) if value else NOT_SET
-
-
-def _role(value: int | None) -> str:
-    return mention_role(value) if value else NOT_SET
-
-
-def with_crisis_note(text: str, settings: GuildSettings) -> str:
-    """Add the request for local crisis resources to `text` while a group outside the UK shows the UK default."""
-    if not settings.crisis_text_needs_local_resources:
-        return text
-    note = (
-        f"**Crisis resources:** your time zone is {settings.timezone}, but the default crisis resources are for "
-        "the UK (999, NHS 111, UK helplines). Please set the numbers members near you can call with "
-        "`/setup crisis-text`."
-    )
-    return f"{text}\n\n{note}".strip()
-
-
-def _hat(settings: GuildSettings) -> str:
-    if not settings.pass_the_hat_enabled:
-        return "Off (switch it on with `/setup pass-the-hat`)"
-    return f"On: {settings.pass_the_hat_text or DEFAULT_HAT_TEXT}"
-
-
-def settings_embed(settings: GuildSettings) -> discord.Embed:
-    """Show every setting, marking the ones still missing."""
-    embed = discord.Embed(title="Group setup", colour=discord.Colour.teal())
-    embed.add_field(name="Time zone", value=settings.timezone or NOT_SET, inline=True)
-    embed.add_field(name="Meetings channel", value=_channel(settings.meetings_channel_id), inline=True)
-    embed.add_field(name="Facilitators' channel", value=_channel(settings.facilitators_channel_id), inline=True)
-    embed.add_field(name="Coordinators' channel", value=_channel(settings.coordinators_channel_id), inline=True)
-    embed.add_field(name="Facilitator role", value=_role(settings.facilitator_role_id), inline=True)
-    embed.add_field(name="Coordinator role", value=_role(settings.coordinator_role_id), inline=True)
-    embed.add_field(name="Reminder role (opt-in)", value=_role(settings.reminder_role_id), inline=True)
-    default_note = "" if settings.crisis_text else " (default)"
-    # A custom text may be longer than one field holds (1024 characters): it continues in the next field.
-    for number, piece in enumerate(split_text(settings.crisis_resources, FIELD_VALUE_LIMIT)):
-        name = f"Crisis resources{default_note}" if number == 0 else "Crisis resources (continued)"
-        embed.add_field(name=name, value=piece, inline=False)
-    embed.add_field(name="Pass the hat", value=_hat(settings), inline=False)
-    missing = settings.missing(*FIELD_LABELS)
-    if missing:
-        embed.set_footer(text=f"Still to set with /setup configure: {', '.join(missing)}.")
-    return embed
-
-
-def unpingable_staff_roles(guild: discord.Guild | None, settings: GuildSettings) -> list[str]:
-    """Return the facilitator and coordinator roles an alert could not ping (Discord pings mentionable roles)."""
-    if guild is None:
-        return []
-    roles = [guild.get_role(role_id or 0) for role_id in (settings.facilitator_role_id, settings.coordinator_role_id)]
-    return [role.mention for role in roles if role is not None and not role.mentionable]
-
-
-async def make_pingable(roles: list[discord.Role]) -> str:
-    """Make the staff roles mentionable, so an alert's ping reaches them; return a warning for any it could not."""
-    stuck = []
-    for role in roles:
-        if role.mentionable:
-            continue
-        try:
-            # Discord only pings a role that is mentionable: an alert to facilitators must ping them.
-            await role.edit(mentionable=True, reason="So /alert-facilitator can ping this role")
-        except discord.HTTPException:
-            log.info("Could not make role %s mentionable.", role.id)
-            stuck.append(role.mention)
-    if not stuck:
-        return ""
-    return (
-        f"⚠️ I could not make {', '.join(stuck)} mentionable, so alerts cannot ping it. In Server Settings → Roles, "
-        'turn on "Allow anyone to @mention this role", or move my role above it.'
-    )
-
-
-class CrisisTextModal(BotModal, title="Crisis resources"):
-    """Edit the crisis resources text members see in meetings and with /crisis."""
-
-    text: discord.ui.TextInput[CrisisTextModal] = discord.ui.TextInput(
-        label="What members should see if they are in crisis",
-        style=discord.TextStyle.paragraph,
-        max_length=CRISIS_TEXT_MAX,
-    )
-
-    def __init__(self, bot: SmartBot, current: str) -> None:
-        super().__init__()
-        self.bot = bot
-        self.text.default = current
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        """Store the new text and show the result."""
-        settings = await self.bot.services.guild_config.update(guild_id(interaction), crisis_text=self.text.value)
-        await reply(interaction, "Crisis resources updated.", embed=settings_embed(settings))
+async def _zone_choices(current: str) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=zone, value=zone) for zone in search_zones(current)]
 
 
 # Discord reads default_member_permissions from top-level commands only, so it is set on the group.
@@ -125,7 +47,85 @@ class Setup(commands.GroupCog, group_name="setup", group_description="Configure 
 
     def __init__(self, bot: SmartBot) -> None:
         self.bot = bot
+        # One `/setup start` at a time per server, so two runs never both create what is missing.
+        self._start_locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
         super().__init__()
+
+    @app_commands.command(name="start", description="Guided set-up: create the channels and roles a group needs")
+    @app_commands.describe(timezone="The group's time zone, e.g. Europe/London (asked later if left out)")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.checks.has_permissions(manage_guild=True)
+    async def start(self, interaction: discord.Interaction, timezone: str | None = None) -> None:
+        """Show what set-up will use and create, with buttons to go ahead or cancel."""
+        zone = validate_zone(timezone) if timezone else None
+        guild = interaction.guild
+        if guild is None:
+            raise app_commands.NoPrivateMessage
+        settings = await self.bot.services.guild_config.get(guild.id)
+        plan = (await ServerSnapshot.fetch(guild)).plan(settings)
+        view = StartView(self.bot, self._start_locks[guild.id], interaction.user.id, zone, plan)
+        await reply(interaction, plan_text(guild, plan, zone, settings.timezone), view=view)
+
+    @start.autocomplete("timezone")
+    async def _start_timezone_autocomplete(
+        self, _interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await _zone_choices(current)
+
+    @app_commands.command(name="check", description="Check the bot's permissions, the channels and the roles")
+    @app_commands.guild_only()
+    async def check(self, interaction: discord.Interaction) -> None:
+        """List what stops the group from working, each with its fix, or say everything is ready."""
+        await coordinator_guild(self.bot, interaction)
+        guild = interaction.guild
+        if guild is None:
+            raise app_commands.NoPrivateMessage
+        # Reading the server takes two requests: say we're on it first.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await reply(interaction, describe_findings(await check_guild(self.bot, guild)))
+
+    @app_commands.command(name="settings", description="Set reminders, the late-start grace and the rota's timings")
+    @app_commands.describe(
+        reminders="Minutes before a meeting the reminder role is pinged: e.g. 1440,15 or 24h,15m (at most 3), or off",
+        late_start_grace_minutes=f"Minutes after its start a late meeting may still open ({GRACE_MIN}-{GRACE_MAX})",
+        rota_confirm_hours="Hours before a duty that facilitators are asked to confirm it",
+        rota_escalate_hours="Hours before a meeting that coordinators hear of an unconfirmed duty (less than confirm)",
+    )
+    @app_commands.guild_only()
+    async def settings(
+        self,
+        interaction: discord.Interaction,
+        reminders: app_commands.Range[str, 1, 60] | None = None,
+        late_start_grace_minutes: app_commands.Range[int, GRACE_MIN, GRACE_MAX] | None = None,
+        rota_confirm_hours: app_commands.Range[int, CONFIRM_MIN, CONFIRM_MAX] | None = None,
+        rota_escalate_hours: app_commands.Range[int, ESCALATE_MIN, CONFIRM_MAX - 1] | None = None,
+    ) -> None:
+        """Validate and store the given timings; show them all."""
+        gid = await coordinator_guild(self.bot, interaction)
+        given = (reminders, late_start_grace_minutes, rota_confirm_hours, rota_escalate_hours)
+        if all(value is None for value in given):
+            timings = await self.bot.services.group_settings.get(gid)
+            text = "Nothing to change: give at least one option. The group's timings now:"
+        else:
+            timings = await self.bot.services.group_settings.update(
+                gid,
+                late_start_grace_minutes=late_start_grace_minutes,
+                reminders=reminders,
+                rota_confirm_hours=rota_confirm_hours,
+                rota_escalate_hours=rota_escalate_hours,
+            )
+            text = "Saved. They apply from now on, to meetings already on the calendar too:"
+            # Reminders and rota steps may now fall due at other times: let the wake-up job see them.
+            self.bot.delivery.kick()
+        await reply(
+            interaction,
+            f"{text}\n"
+            f"- Reminders: {describe_reminders(timings.reminder_offsets)}\n"
+            f"- Late-start grace: {plural(timings.late_start_grace_minutes, 'minute')}\n"
+            f"- Rota: facilitators asked to confirm {plural(timings.rota_confirm_hours, 'hour')} before; "
+            f"coordinators told {plural(timings.rota_escalate_hours, 'hour')} before if a duty is unconfirmed",
+        )
 
     @app_commands.command(name="configure", description="Set the time zone, channels and roles the bot uses")
     @app_commands.describe(
@@ -180,7 +180,7 @@ class Setup(commands.GroupCog, group_name="setup", group_description="Configure 
     async def _timezone_autocomplete(
         self, _interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
-        return [app_commands.Choice(name=zone, value=zone) for zone in search_zones(current)]
+        return await _zone_choices(current)
 
     @app_commands.command(name="show", description="Show how this group is set up")
     @app_commands.guild_only()
@@ -188,10 +188,13 @@ class Setup(commands.GroupCog, group_name="setup", group_description="Configure 
     @app_commands.checks.has_permissions(manage_guild=True)
     async def show(self, interaction: discord.Interaction) -> None:
         """Display every setting and what is still missing."""
-        settings = await self.bot.services.guild_config.get(guild_id(interaction))
+        gid = guild_id(interaction)
+        settings = await self.bot.services.guild_config.get(gid)
+        timings = await self.bot.services.group_settings.get(gid)
         missing = settings.missing(*FIELD_LABELS)
         text = (
-            f"This server isn't fully set up yet. Use `/setup configure` to set: {', '.join(missing)}."
+            f"This server isn't fully set up yet. Run `/setup start` (or `/setup configure`) to set: "
+            f"{', '.join(missing)}."
             if missing
             else ""
         )
@@ -201,7 +204,7 @@ class Setup(commands.GroupCog, group_name="setup", group_description="Configure 
                 f"{text}\n⚠️ Alerts cannot ping {', '.join(unpingable)}: run `/setup configure` with the role again "
                 '(I\'ll make it mentionable), or turn on "Allow anyone to @mention this role" in Server Settings.'
             ).strip()
-        await reply(interaction, with_crisis_note(text, settings), embed=settings_embed(settings))
+        await reply(interaction, with_crisis_note(text, settings), embed=settings_embed(settings, timings))
 
     # Answered with a form, which Discord accepts only as the initial response: never deferred.
     @app_commands.command(
@@ -258,8 +261,3 @@ class Setup(commands.GroupCog, group_name="setup", group_description="Configure 
             f"Saved: an alert no facilitator has taken after {plural(escalate_after_minutes, 'minute')} goes to "
             "the coordinators.",
         )
-
-
-async def setup(bot: SmartBot) -> None:
-    """Load the cog."""
-    await bot.add_cog(Setup(bot))
