@@ -1,8 +1,8 @@
-"""Run the benchmarks: all five at full size (`make bench`), or some by name, or tiny (`--toy`) to check they work.
+"""Run the benchmarks: all six at full size (`make bench`), or some by name, or tiny (`--toy`) to check they work.
 
-    python -m benchmarks                          # all five, full size (about 10 minutes on 2 cores)
+    python -m benchmarks                          # all six, full size (about 12 minutes on 2 cores)
     python -m benchmarks fanout startup           # some of them
-    python -m benchmarks --toy                    # all five, tiny: checks the machinery, the figures mean nothing
+    python -m benchmarks --toy                    # all six, tiny: checks the machinery, the figures mean nothing
     BENCH_FIXES=read-pool python -m benchmarks  # with proposed fixes patched in (benchmarks/fixes.py)
 
 Each benchmark prints its figures, its ratio against its baseline and a `BENCH {...}` JSON line; a summary
@@ -23,7 +23,7 @@ import traceback
 from benchmarks import fixes
 from benchmarks.common import Result, machine, quiet_logging
 
-BENCHMARKS = ("interaction_latency", "schedule_precision", "fanout", "startup", "export")
+BENCHMARKS = ("interaction_latency", "schedule_precision", "fanout", "startup", "export", "web")
 
 
 def main(argv: list[str] | None = None) -> int:

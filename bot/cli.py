@@ -14,6 +14,7 @@ import typer
 
 from bot.cli_export import mount_export_commands
 from bot.cli_schedule import schedule_app
+from bot.cli_web import web_app
 from bot.permissions import BOT_PERMISSIONS, BOT_SCOPES
 from bot.settings import SETUP_GUIDE, Settings, SettingsResult
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 
 
 app.add_typer(schedule_app, name="schedule")
+app.add_typer(web_app, name="web")
 mount_export_commands(app)
 
 

@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     # Several processes on one PostgreSQL: each runs some shards and looks after their guilds only.
     shard_count: int | None = Field(default=None, ge=1, le=1024)
     shard_ids: str | None = None
+    # The central office's web dashboard (`python -m bot web`, docs/CENTRAL_OFFICE.md).
+    web_oauth_client_id: int | None = Field(default=None, gt=0)
+    web_oauth_client_secret: SecretStr | None = None
+    web_oauth_redirect_url: str | None = None
+    web_exact_role_id: int | None = Field(default=None, gt=0)
+    web_session_key_file: Path = Path("data/web_session.key")
+    web_session_hours: int = Field(default=8, ge=1, le=24 * 7)
+    web_role_recheck_seconds: int = Field(default=300, ge=0, le=3600)
+    discord_api_base: str = "https://discord.com/api/v10"
+    discord_oauth_authorize_url: str = "https://discord.com/oauth2/authorize"
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -46,7 +56,18 @@ class Settings(BaseSettings):
     def _lower_log_format(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("dev_guild_id", "discord_token", "tools_content_dir", "shard_count", "shard_ids", mode="before")
+    @field_validator(
+        "dev_guild_id",
+        "discord_token",
+        "tools_content_dir",
+        "shard_count",
+        "shard_ids",
+        "web_oauth_client_id",
+        "web_oauth_client_secret",
+        "web_oauth_redirect_url",
+        "web_exact_role_id",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # `.env.example` lists optional settings with empty values; empty means "not set".
@@ -59,6 +80,22 @@ class Settings(BaseSettings):
             accepted = " or ".join(f"{prefix}..." for prefix in SUPPORTED_DB_PREFIXES)
             raise ValueError(f"must start with {accepted}")
         return value
+
+    @field_validator("web_oauth_redirect_url", "discord_api_base", "discord_oauth_authorize_url")
+    @classmethod
+    def _web_address(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be a web address starting with https:// (or http:// on this host only)")
+        return value.rstrip("/") if value is not None else None
+
+    @model_validator(mode="after")
+    def _oauth_complete(self) -> Settings:
+        oauth = (self.web_oauth_client_id, self.web_oauth_client_secret, self.web_oauth_redirect_url)
+        if any(value is not None for value in oauth) and any(value is None for value in oauth):
+            raise ValueError(
+                "WEB_OAUTH_CLIENT_ID, WEB_OAUTH_CLIENT_SECRET and WEB_OAUTH_REDIRECT_URL go together: set all three"
+            )
+        return self
 
     @model_validator(mode="after")
     def _shards_fit(self) -> Settings:
@@ -115,5 +152,6 @@ def _describe(error: ErrorDetails) -> str:
         # A rule across settings: its message names them.
         return message
     value = error.get("input")
-    shown = "" if name == "DISCORD_TOKEN" or isinstance(value, dict) else f" (got {value!r})"
+    secret = name in ("DISCORD_TOKEN", "WEB_OAUTH_CLIENT_SECRET")
+    shown = "" if secret or isinstance(value, dict) else f" (got {value!r})"
     return f"{name}: {message}{shown}"

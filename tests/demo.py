@@ -182,7 +182,7 @@ async def scenario(sandbox: Sandbox, workdir: Path) -> None:
     await harness.stop()
 
 
-async def main(workdir: Path) -> int:
+async def main(workdir: Path, serve: bool = False, port: int = 8080) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / "smartbot.log"
     handler = logging.FileHandler(log_path)
@@ -204,7 +204,30 @@ async def main(workdir: Path) -> int:
     if sandbox.internal_errors:
         print("The sandbox reported errors: " + "; ".join(sandbox.internal_errors), file=sys.stderr)
         return 1
+    await dashboard(workdir, serve, port)
     return 0
+
+
+async def dashboard(workdir: Path, serve: bool, port: int) -> None:
+    """Print a one-time sign-in link to the central office's dashboard of the demo's data; serve it if asked."""
+    from bot.cli_web import create_link, serve as serve_dashboard
+
+    url = f"sqlite+aiosqlite:///{workdir / 'smartbot.sqlite3'}"
+    token = await create_link(url, timedelta(minutes=30), exact=False)
+    print(
+        f"\nThe central office's dashboard of this demo: sign in once with\n  http://127.0.0.1:{port}/login/link/{token}"
+    )
+    if not serve:
+        print(f"Serve it with: make demo DEMO_ARGS=--serve, or DATABASE_URL={url} python -m bot web --port {port}")
+        return
+    settings = Settings(
+        database_url=url,
+        pseudonym_key_file=workdir / "pseudonym.key",
+        web_session_key_file=workdir / "web_session.key",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    print("Serving the dashboard until interrupted (Ctrl+C).", flush=True)
+    await serve_dashboard(settings, "127.0.0.1", port)
 
 
 def cli() -> None:
@@ -212,10 +235,15 @@ def cli() -> None:
     parser.add_argument(
         "--workdir", type=Path, default=None, help="Folder for the database and log (default: a temp dir)"
     )
+    parser.add_argument("--serve", action="store_true", help="Then serve the dashboard until interrupted")
+    parser.add_argument("--port", type=int, default=8080, help="The dashboard's port (default 8080)")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="smartbot-demo-"))
     print(f"Work folder: {workdir}")
-    sys.exit(asyncio.run(main(workdir)))
+    try:
+        sys.exit(asyncio.run(main(workdir, args.serve, args.port)))
+    except KeyboardInterrupt:
+        sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -227,4 +227,5 @@ class FacilitatorAlert(Base):
 from bot.db import (  # noqa: E402
     models_participation as models_participation,
     models_rota as models_rota,
+    models_web as models_web,
 )

@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,5 +28,6 @@ def test_make_demo_scenario_runs_and_leaves_database_and_log(tmp_path):
     assert "Cover needed" in result.stdout and "Thank you for covering" in result.stdout
     assert "# schema_version: 2" in result.stdout and "Report: " in result.stdout
     assert (tmp_path / "report" / "summary.md").exists()
+    assert re.search(r"http://127\.0\.0\.1:8080/login/link/[\w-]{40,}", result.stdout)  # the dashboard's link
     assert (tmp_path / "smartbot.sqlite3").exists()
     assert (tmp_path / "smartbot.log").exists()

@@ -11,7 +11,14 @@ from functools import lru_cache
 
 from aiohttp import web
 
-from tests.sandbox import interactions as interaction_routes, routes_app, routes_channels, routes_events, routes_guilds
+from tests.sandbox import (
+    interactions as interaction_routes,
+    routes_app,
+    routes_channels,
+    routes_events,
+    routes_guilds,
+    routes_oauth,
+)
 from tests.sandbox.actors import Actors
 from tests.sandbox.gateway import Gateway
 from tests.sandbox.interactions import Interactions
@@ -104,6 +111,7 @@ class Sandbox:
         for module in (routes_app, routes_guilds, routes_channels, routes_events, interaction_routes):
             module.register(self.rest.router)
         self.actors = Actors(self)
+        self.oauth = routes_oauth.OAuthProvider(self)
         self.port = 0
         self._runner: web.AppRunner | None = None
 
@@ -112,6 +120,7 @@ class Sandbox:
     async def start(self, port: int = 0) -> Sandbox:
         """Listen on 127.0.0.1 (a free port unless one is given) and return self."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
+        self.oauth.mount(app)  # before the REST catch-all
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self.rest.handle)
         app.router.add_get("/", self.gateway.handle)
         # For benchmarks and manual poking against a standalone sandbox (not part of Discord's API).

@@ -1,0 +1,354 @@
+"""The central office's dashboard figures: every group at a glance, and one group over time.
+
+Counts of people come from the export's protected rows (`ParticipationExport.rows`), so the dashboard shows the same
+numbers as `python -m bot export participation`, under the same disclosure control. Facts about meetings and the rota
+(held, missed, duties without a facilitator) are group-level facts and shown as they are; facilitators are never
+named or identified, only counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import and_, func, or_, select
+
+from bot.db.engine import Database
+from bot.db.models import GuildConfig, MeetingOccurrence
+from bot.db.models_participation import ParticipationOccurrence as P, ParticipationOffice, ParticipationSettings
+from bot.db.models_rota import RotaAssignment, RotaMember
+from bot.domain.disclosure import DisclosurePolicy
+from bot.domain.states import DutyStatus, OccurrenceState
+from bot.services.participation.common import group_display_name, group_names
+from bot.services.participation.export import ExportRequest, ParticipationExport, Row, SCOPE_GROUP
+from bot.services.participation.feedback import FEEDBACK_QUESTIONS, REFERRAL_QUESTION, column_of
+from bot.services.participation.report import collect, fewer_than
+
+log = logging.getLogger(__name__)
+
+TREND_MONTHS = 3
+UNCOVERED_HORIZON = timedelta(days=14)
+ROTA_WEEKS = 12
+GROUP_MONTHS = 12
+HISTORY_DAYS = 90
+MISSED_IN_A_ROW = 2
+STREAK_WINDOW = timedelta(days=60)
+MONTH_FIGURES = (
+    "meetings",
+    "meetings_held",
+    "missed_no_facilitator",
+    "missed_bot_down",
+    "missed_cancelled",
+    "missed_other",
+    "attendees",
+    "new_attendees",
+    "returning_attendees",
+    "helpful_mean",
+    "facilitators",
+)
+
+
+def month_start(day: date) -> date:
+    """Return the first day of `day`'s month."""
+    return day.replace(day=1)
+
+
+def month_end(day: date) -> date:
+    """Return the last day of `day`'s month."""
+    return month_start(day) + relativedelta(months=1) - timedelta(days=1)
+
+
+@dataclass
+class GroupGlance:
+    """One group's line on the overview: the chosen month's figures, the trend, the rota and whom to call."""
+
+    guild_id: int
+    name: str
+    month: dict[str, Any]  # MONTH_FIGURES -> published value (None when suppressed)
+    trend: list[tuple[str, Any]]  # (month, published attendances) for the months before, oldest first
+    uncovered: int  # duties without anyone in the next two weeks
+    missed_in_a_row: int
+    next_unconfirmed: bool  # the next meeting has no confirmed facilitator (groups on the rota only)
+    on_rota: int = 0  # facilitators active on the group's rota (counted, never named)
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def needs_call(self) -> bool:
+        """Return whether the office should get in touch."""
+        return bool(self.flags)
+
+
+@dataclass
+class Overview:
+    """Every group at a glance for one month."""
+
+    month: str
+    months: list[str]
+    groups: list[GroupGlance]
+    policy: DisclosurePolicy
+
+
+@dataclass
+class Meeting:
+    """One meeting in a group's history."""
+
+    local_date: str
+    outcome: str
+    missed_reason: str | None
+    phases_reached: int
+    phases_total: int
+    attendees: Any
+
+
+@dataclass
+class GroupDetail:
+    """One group over time: monthly figures, meeting history, rota health and newcomers' referral sources."""
+
+    guild_id: int
+    name: str
+    months: list[tuple[str, dict[str, Any]]]  # oldest first; a month without meetings has zeros
+    history: list[Meeting]  # newest first
+    duties_per_facilitator: list[int]  # duties in the last 12 weeks, one number per facilitator, most first
+    cover_requests: int
+    escalations: int
+    uncovered: int
+    referrals: list[tuple[str, str]]  # (source, newcomers as shown)
+    policy: DisclosurePolicy
+
+
+class Dashboard:
+    """Read the dashboard's figures through the export's protected rows and the rota's tables."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._export = ParticipationExport(database)
+
+    async def known_groups(self) -> dict[int, str]:
+        """Return every group the bot knows (configured, or with meetings counted), by id, with its name."""
+        async with self._db.session() as session:
+            ids = set((await session.scalars(select(GuildConfig.guild_id))).all())
+            ids |= set((await session.scalars(select(P.guild_id).distinct())).all())
+            ids |= set((await session.scalars(select(ParticipationSettings.guild_id))).all())
+            # The office's own server is where the office works, not a group it supports.
+            ids -= set((await session.scalars(select(ParticipationOffice.guild_id))).all())
+            named = await group_names(session, ids)
+        return {int(guild): named.get(int(guild)) or group_display_name(int(guild), None, None) for guild in ids}
+
+    async def overview(self, month: date, now: datetime, policy: DisclosurePolicy | None = None) -> Overview:
+        """Return every group's figures for `month`'s month, with the three months before it for the trend."""
+        policy = policy or DisclosurePolicy()
+        first = month_start(month) - relativedelta(months=TREND_MONTHS)
+        months = [(first + relativedelta(months=n)).isoformat()[:7] for n in range(TREND_MONTHS + 1)]
+        request = ExportRequest(first, month_end(month), by="month", policy=policy)
+        published: dict[int, dict[str, Row]] = {}
+        async for row in self._export.rows(request):
+            if row["scope"] == SCOPE_GROUP:
+                published.setdefault(int(row["guild_id"]), {})[str(row["bucket"])] = row
+        names = await self.known_groups()
+        uncovered = await self._uncovered(now)
+        missed = await self._missed_in_a_row(now.date())
+        unconfirmed = await self._next_unconfirmed(now)
+        on_rota = await self._on_rota()
+        groups = []
+        for guild_id, name in names.items():
+            rows = published.get(guild_id, {})
+            current = rows.get(months[-1])
+            figures = {key: (current[key] if current else 0) for key in MONTH_FIGURES}
+            if current is None:
+                figures["helpful_mean"] = None
+            glance = GroupGlance(
+                guild_id,
+                name,
+                figures,
+                [(label, rows[label]["attendees"] if label in rows else 0) for label in months[:-1]],
+                uncovered.get(guild_id, 0),
+                missed.get(guild_id, 0),
+                guild_id in unconfirmed,
+                on_rota.get(guild_id, 0),
+            )
+            glance.flags = _flags(glance)
+            groups.append(glance)
+        groups.sort(key=lambda glance: glance.name.casefold())
+        return Overview(months[-1], months, groups, policy)
+
+    async def group(
+        self, guild_id: int, now: datetime, policy: DisclosurePolicy | None = None, *, name: str | None = None
+    ) -> GroupDetail:
+        """Return one group's last twelve months, meeting history, rota health and referral sources."""
+        policy = policy or DisclosurePolicy()
+        today = now.date()
+        first = month_start(today) - relativedelta(months=GROUP_MONTHS - 1)
+        labels = [(first + relativedelta(months=n)).isoformat()[:7] for n in range(GROUP_MONTHS)]
+        monthly = ExportRequest(first, month_end(today), (guild_id,), "month", policy)
+        by_month: dict[str, dict[str, Any]] = {}
+        async for row in self._export.rows(monthly):
+            if row["scope"] == SCOPE_GROUP:
+                by_month[str(row["bucket"])] = row
+        zero = dict.fromkeys(MONTH_FIGURES, 0) | {"helpful_mean": None}
+        months = [
+            (label, {key: by_month[label][key] for key in MONTH_FIGURES} if label in by_month else zero)
+            for label in labels
+        ]
+        history_request = replace(monthly, start=today - timedelta(days=HISTORY_DAYS), by="occurrence")
+        history = [
+            Meeting(
+                str(row["local_date"]),
+                str(row["outcome"] or ""),
+                row["missed_reason"],
+                int(row["phases_reached"] or 0),
+                int(row["phases_total"] or 0),
+                row["attendees"],
+            )
+            async for row in self._export.rows(history_request)
+            if row["scope"] == SCOPE_GROUP
+        ]
+        history.reverse()
+        # The report's reading says "fewer than 8" for a small total instead of its rounding (0 or 5).
+        data = await collect(self._db, replace(monthly, by="week"))
+        referral = next(question for question in FEEDBACK_QUESTIONS if question.key == REFERRAL_QUESTION)
+        referrals = []
+        for value, label in referral.options:
+            column = column_of(referral.key, value)
+            shown = fewer_than(policy) if column in data.small_total else _shown(data.total.get(column))
+            referrals.append((label, shown))
+        duties, covers, escalations = await self._rota_health(guild_id, now)
+        if name is None:
+            name = (await self.known_groups()).get(guild_id) or group_display_name(guild_id, None, None)
+        return GroupDetail(
+            guild_id,
+            name,
+            months,
+            history,
+            duties,
+            covers,
+            escalations,
+            (await self._uncovered(now, guild_id)).get(guild_id, 0),
+            referrals,
+            policy,
+        )
+
+    # --- rota and meetings ---------------------------------------------------------------------
+
+    async def _uncovered(self, now: datetime, guild_id: int | None = None) -> dict[int, int]:
+        """Return, per group (or for one), the duties in the next two weeks that nobody holds."""
+        query = (
+            select(RotaAssignment.guild_id, func.count())
+            .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
+            .where(
+                MeetingOccurrence.state == OccurrenceState.SCHEDULED,
+                MeetingOccurrence.starts_at >= now,
+                MeetingOccurrence.starts_at < now + UNCOVERED_HORIZON,
+                or_(RotaAssignment.status == DutyStatus.OPEN, RotaAssignment.user_id.is_(None)),
+            )
+            .group_by(RotaAssignment.guild_id)
+        )
+        if guild_id is not None:
+            query = query.where(RotaAssignment.guild_id == guild_id)
+        async with self._db.session() as session:
+            return {int(guild): int(count) for guild, count in (await session.execute(query)).all()}
+
+    async def _on_rota(self) -> dict[int, int]:
+        """Return, per group, how many facilitators are active on its rota."""
+        query = (
+            select(RotaMember.guild_id, func.count()).where(RotaMember.active.is_(True)).group_by(RotaMember.guild_id)
+        )
+        async with self._db.session() as session:
+            return {int(guild): int(count) for guild, count in (await session.execute(query)).all()}
+
+    async def _missed_in_a_row(self, today: date) -> dict[int, int]:
+        """Return, per group, how many of its latest finalised meetings in a row were missed (up to 2)."""
+        # Only recent meetings can make a streak worth a call; the local-date index keeps this off the whole history.
+        latest = (
+            select(
+                P.guild_id,
+                P.outcome,
+                func.row_number()
+                .over(partition_by=P.guild_id, order_by=(P.local_date.desc(), P.scheduled_start.desc()))
+                .label("recent"),
+            )
+            .where(P.finalised_at.is_not(None), P.local_date >= (today - STREAK_WINDOW).isoformat())
+            .subquery()
+        )
+        query = select(latest.c.guild_id, latest.c.outcome, latest.c.recent).where(latest.c.recent <= MISSED_IN_A_ROW)
+        streaks: dict[int, int] = {}
+        broken: set[int] = set()
+        async with self._db.session() as session:
+            for guild, outcome, _recent in (
+                await session.execute(query.order_by(latest.c.guild_id, latest.c.recent))
+            ).all():
+                guild = int(guild)
+                if outcome == "held":
+                    broken.add(guild)
+                elif guild not in broken:
+                    streaks[guild] = streaks.get(guild, 0) + 1
+        return streaks
+
+    async def _next_unconfirmed(self, now: datetime) -> set[int]:
+        """Return the groups on the rota whose next meeting has no confirmed facilitator."""
+        next_start = (
+            select(MeetingOccurrence.guild_id, func.min(MeetingOccurrence.starts_at).label("starts_at"))
+            .where(MeetingOccurrence.state == OccurrenceState.SCHEDULED, MeetingOccurrence.starts_at >= now)
+            .group_by(MeetingOccurrence.guild_id)
+            .subquery()
+        )
+        on_rota = select(RotaMember.guild_id).where(RotaMember.active.is_(True)).distinct()
+        confirmed = (
+            select(func.count())
+            .select_from(RotaAssignment)
+            .where(RotaAssignment.occurrence_id == MeetingOccurrence.id, RotaAssignment.status == DutyStatus.CONFIRMED)
+            .scalar_subquery()
+        )
+        query = (
+            select(MeetingOccurrence.guild_id, confirmed)
+            .join(
+                next_start,
+                and_(
+                    next_start.c.guild_id == MeetingOccurrence.guild_id,
+                    next_start.c.starts_at == MeetingOccurrence.starts_at,
+                ),
+            )
+            .where(MeetingOccurrence.guild_id.in_(on_rota), MeetingOccurrence.state == OccurrenceState.SCHEDULED)
+        )
+        async with self._db.session() as session:
+            return {int(guild) for guild, count in (await session.execute(query)).all() if not count}
+
+    async def _rota_health(self, guild_id: int, now: datetime) -> tuple[list[int], int, int]:
+        """Return duties per facilitator (anonymous, most first), cover requests and escalations over 12 weeks."""
+        since = now - timedelta(weeks=ROTA_WEEKS)
+        window = and_(
+            RotaAssignment.guild_id == guild_id,
+            MeetingOccurrence.starts_at >= since,
+            MeetingOccurrence.starts_at < now + UNCOVERED_HORIZON,
+        )
+        base = select(RotaAssignment.user_id, RotaAssignment.released_by, RotaAssignment.escalated).join(
+            MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id
+        )
+        async with self._db.session() as session:
+            rows = (await session.execute(base.where(window))).all()
+        # Counted by holder, then only the counts kept: no id leaves this function.
+        per_holder = Counter(user for user, _released, _escalated in rows if user is not None)
+        covers = sum(1 for _user, released, _escalated in rows if released is not None)
+        escalations = sum(1 for _user, _released, escalated in rows if escalated)
+        return sorted(per_holder.values(), reverse=True), covers, escalations
+
+
+def _shown(value: Any) -> str:
+    return "*" if value is None else str(value)
+
+
+def _flags(glance: GroupGlance) -> list[str]:
+    flags = []
+    if glance.missed_in_a_row >= MISSED_IN_A_ROW:
+        flags.append(f"{glance.missed_in_a_row} meetings missed in a row")
+    if glance.next_unconfirmed:
+        flags.append("no facilitator confirmed for the next meeting")
+    if glance.uncovered:
+        flags.append(f"{glance.uncovered} dut{'y' if glance.uncovered == 1 else 'ies'} uncovered in the next two weeks")
+    return flags
+
+
+__all__ = ["MONTH_FIGURES", "Dashboard", "GroupDetail", "GroupGlance", "Overview", "month_end", "month_start"]
