@@ -23,7 +23,7 @@ class NotConfiguredError(UserFacingError):
         listed = ", ".join(missing)
         super().__init__(
             f"This server isn't set up for that yet. Someone with the Manage Server permission can run "
-            f"`/setup configure` to set: {listed}."
+            f"`/setup start` (it creates what is missing) or `/setup configure` to set: {listed}."
         )
 
 

@@ -59,7 +59,7 @@ def require_facilitator(
     if has_any_role(interaction.user, allowed):
         return
     names = [mention_role(role_id) for role_id in allowed if role_id]
-    needed = " or ".join(names) if names else "the facilitator role (not set up yet: see /setup configure)"
+    needed = " or ".join(names) if names else "the facilitator role (not set up yet: see /setup start)"
     raise app_commands.CheckFailure(f"Only members with {needed} can do this.")
 
 

@@ -266,6 +266,6 @@ class AlertService:
         async with self._db.session() as session:
             config = await session.get(GuildConfig, guild_id)
             if config is None:
-                raise InvalidInputError("Run `/setup configure` first.")
+                raise InvalidInputError("Run `/setup start` (or `/setup configure`) first.")
             config.alert_escalation_minutes = minutes
             config.updated_at = self._clock.now()
