@@ -16,7 +16,7 @@ from bot.domain.shards import ShardScope
 
 log = logging.getLogger(__name__)
 
-SETUP_GUIDE = "docs/DISCORD_SETUP.md"
+SETUP_GUIDE = "docs/HOSTING.md"
 SUPPORTED_DB_PREFIXES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 
 

@@ -142,7 +142,7 @@ class OutboxService:
     @property
     def owns_its_claims(self) -> bool:
         """Return whether no other live process can hold claims on this process's guilds."""
-        # SQLite is one process by design, and a process given SHARD_IDS runs its shards alone (docs/DEPLOY.md).
+        # SQLite is one process by design, and a process given SHARD_IDS runs its shards alone (docs/HOSTING.md).
         # Processes on PostgreSQL without SHARD_IDS may all look after every guild: a claim may be a live one's.
         return self._db.is_sqlite or (self.scope is not None and self.scope.ids is not None)
 

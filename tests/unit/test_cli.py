@@ -32,7 +32,7 @@ def test_run_without_token_explains_and_exits_fast(tmp_path):
     assert time.monotonic() - started < 10
     assert result.returncode == 1
     assert "DISCORD_TOKEN" in result.stderr
-    assert "docs/DISCORD_SETUP.md" in result.stderr
+    assert "docs/HOSTING.md" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
 
