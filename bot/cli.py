@@ -13,6 +13,8 @@ import discord
 import typer
 
 from bot.cli_export import mount_export_commands
+from bot.cli_referral import mount_referral_commands
+from bot.cli_referral_counts import mount_referral_export
 from bot.cli_schedule import schedule_app
 from bot.cli_web import web_app
 from bot.permissions import BOT_PERMISSIONS, BOT_SCOPES
@@ -28,6 +30,8 @@ app = typer.Typer(
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(web_app, name="web")
 mount_export_commands(app)
+mount_referral_commands(app)
+mount_referral_export()
 
 
 def fail(message: str, code: int) -> typer.Exit:

@@ -16,7 +16,16 @@ log = logging.getLogger(__name__)
 
 # Post and manage meeting threads, mirror meetings as scheduled events in their voice channel, give members the
 # opt-in reminder role, and let `/setup start` create the group's channels (private ones with overwrites).
-BOT_PERMISSIONS = discord.Permissions(**dict.fromkeys(sorted(invite_permission_names()), True))
+# Referral links (bot/domain/referral.py): 'Create Invite' to make each route's invite in the welcome channel, and
+# 'Pin Messages' to pin the "New here?" note there (Discord split pinning out of Manage Messages, which we don't ask
+# for). Reading the invites' use counts needs 'Manage Channels' in that channel, asked above for `/setup start`; the
+# server-wide invite list would need Manage Server, which we never ask for.
+# The facilitators' network (`/network join`, cogs/network/) needs the same 'Create Invite' in the office's network
+# channel and 'Manage Roles' above its network role (the invite gives the role): `/office network-setup` checks both.
+REFERRAL_PERMISSIONS = ("create_instant_invite", "pin_messages")
+BOT_PERMISSIONS = discord.Permissions(
+    **dict.fromkeys(sorted(invite_permission_names() | frozenset(REFERRAL_PERMISSIONS)), True)
+)
 BOT_SCOPES = ("bot", "applications.commands")
 
 

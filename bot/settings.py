@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     web_role_recheck_seconds: int = Field(default=300, ge=0, le=3600)
     discord_api_base: str = "https://discord.com/api/v10"
     discord_oauth_authorize_url: str = "https://discord.com/oauth2/authorize"
+    # The central office's public contact (phone, email or web address) printed on posters; empty = none.
+    office_contact: str | None = Field(default=None, max_length=200)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -66,6 +68,7 @@ class Settings(BaseSettings):
         "web_oauth_client_secret",
         "web_oauth_redirect_url",
         "web_exact_role_id",
+        "office_contact",
         mode="before",
     )
     @classmethod

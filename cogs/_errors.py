@@ -9,6 +9,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.domain.text import MESSAGE_LIMIT
 from bot.errors import UserFacingError
 from cogs._replies import defer_when_slow, follow_up
 
@@ -63,6 +64,9 @@ async def report_error(interaction: discord.Interaction, error: BaseException) -
             "Sorry, something went wrong on my side. "
             f"If it keeps happening, tell a coordinator the error id `{error_id}`."
         )
+    if len(message) > MESSAGE_LIMIT:
+        # A refusal that echoes what was typed can outgrow one message; unsent, the user would hear nothing at all.
+        message = message[: MESSAGE_LIMIT - 1] + "…"
     try:
         if interaction.response.is_done():
             await follow_up(interaction, message, ephemeral=True)

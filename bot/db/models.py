@@ -225,7 +225,11 @@ class FacilitatorAlert(Base):
 
 # Models kept in their own modules register on Base when imported here, at the end, after Base exists.
 from bot.db import (  # noqa: E402
+    models_care as models_care,
+    models_listing as models_listing,
+    models_office as models_office,
     models_participation as models_participation,
+    models_referral as models_referral,
     models_rota as models_rota,
     models_web as models_web,
 )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.delivery import referral
 from bot.delivery.errors import PermanentDeliveryError
 from bot.delivery.lanes import LaneFlush
 from bot.delivery.routes import route_of
@@ -71,10 +72,16 @@ class Delivery:
             try:
                 await self.bot.services.meetings.tick()
                 await self.bot.services.rota_timers.tick()
+                await self.bot.services.care.debriefs.tick()
                 await self.flush()
             except Exception:
                 # A timer has no user to apologise to: log it; the next wake-up retries what is still due.
                 log.exception("Running due meeting steps failed.")
+            try:
+                # Numbers only, read from Discord; on its own so a failure here holds nothing else up.
+                await referral.read_due_counts(self)
+            except Exception:
+                log.exception("Reading the referral routes' counts failed.")
             asked = self.bot.clock.now()
             try:
                 when = await self.next_due()
@@ -98,8 +105,10 @@ class Delivery:
         candidates = [
             await self.bot.services.meetings.next_due(),
             await self.bot.services.rota_timers.next_due(),
+            await self.bot.services.referral.next_due(),
             await self.bot.services.outbox.next_due(),
             await self.bot.services.alerts.next_due(),
+            await self.bot.services.care.debriefs.next_due(),
         ]
         due = [when for when in candidates if when is not None]
         return min(due) if due else None

@@ -6,12 +6,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TYPE_CHECKING, TypeVar
 
-from bot.delivery import alerts, events, messages
+from bot.delivery import alerts, events, messages, office, referral
 from bot.delivery.errors import PermanentDeliveryError
 from bot.services.outbox import OutboxItem
 from bot.services.outbox_payloads import (
     AlertEscalate,
     AlertTaken,
+    AnnouncementPost,
+    AnnouncementReport,
     CloseVenue,
     Cover,
     CoverEdit,
@@ -19,12 +21,16 @@ from bot.services.outbox_payloads import (
     EventCreate,
     EventEdit,
     EventStatus,
+    InviteDelete,
     Message,
+    NetworkAnswer,
+    NetworkQuestion,
     Notify,
     OpenVenue,
     OutboxPayload,
     Panel,
     PanelEdit,
+    WelcomeNote,
 )
 
 if TYPE_CHECKING:
@@ -70,6 +76,12 @@ ROUTES: dict[str, Route[Any]] = {
         Route(EventStatus, events.set_event_status),
         Route(AlertEscalate, alerts.escalate, record=alerts.record_escalation),
         Route(AlertTaken, alerts.show_taken),
+        Route(InviteDelete, referral.delete_invite),
+        Route(WelcomeNote, referral.post_welcome_note),
+        Route(AnnouncementPost, office.post_announcement),
+        Route(AnnouncementReport, office.show_announcement_report),
+        Route(NetworkQuestion, office.post_question, record=office.record_question),
+        Route(NetworkAnswer, office.post_answer),
     )
 }
 

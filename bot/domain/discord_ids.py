@@ -62,6 +62,7 @@ def timestamp(when: datetime, style: TimestampStyle = "F") -> str:
 PanelAction = Literal["next", "extend", "pause", "resume", "end"]
 RotaAction = Literal["confirm", "decline", "take"]
 PageSide = Literal["p", "n"]
+DebriefAnswer = Literal["fine", "tough", "talk"]
 
 # The facilitator panel: the phase index makes a stale double click harmless.
 PANEL_TEMPLATE = r"mtg:(?P<action>[a-z]+):(?P<occurrence>\d+):(?P<phase>\d+)"
@@ -78,6 +79,8 @@ ALERT_TAKE_TEMPLATE = r"alert:take:(?P<alert>\d+)"
 # A SMART tool's private worksheet, and the pages of the tool list.
 TOOL_WORK_TEMPLATE = r"tool:work:(?P<slug>[a-z0-9-]+)"
 TOOL_PAGE_TEMPLATE = r"tool:page:(?P<page>\d+):(?P<side>[pn])"
+# A facilitator's answer to "How was that for you?" after a meeting.
+DEBRIEF_TEMPLATE = r"care:debrief:(?P<debrief>\d+):(?P<answer>fine|tough|talk)"
 
 
 def panel_id(action: str, occurrence_id: int, phase_index: int) -> str:
@@ -158,3 +161,13 @@ def tool_page_id(page: int, side: PageSide) -> str:
 def parse_tool_page(match: re.Match[str]) -> tuple[int, PageSide]:
     """Return the page and side of a tool list button's custom_id."""
     return int(match["page"]), cast(PageSide, match["side"])
+
+
+def debrief_id(debrief_id: int, answer: DebriefAnswer) -> str:
+    """Return the custom_id of one answer button of a facilitator's debrief."""
+    return f"care:debrief:{debrief_id}:{answer}"
+
+
+def parse_debrief(match: re.Match[str]) -> tuple[int, DebriefAnswer]:
+    """Return the debrief and the answer of a debrief button's custom_id."""
+    return int(match["debrief"]), cast(DebriefAnswer, match["answer"])

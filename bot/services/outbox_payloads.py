@@ -373,6 +373,126 @@ class AlertTaken(OutboxPayload):
         return cls(int(data["alert_id"]), int(data["taken_by"]))
 
 
+@dataclass(frozen=True)
+class AnnouncementPost(OutboxPayload):
+    """Post an office announcement in one group's channel (the target row holds the text, file and channel)."""
+
+    kind: ClassVar[str] = "announcement_post"
+
+    target_id: int
+
+    def to_json(self) -> Json:
+        """Return the payload as stored in the outbox row."""
+        return {"target_id": self.target_id}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """Read a stored payload."""
+        return cls(int(data["target_id"]))
+
+
+@dataclass(frozen=True)
+class AnnouncementReport(OutboxPayload):
+    """Post or refresh an announcement's delivery report in the office's channel."""
+
+    kind: ClassVar[str] = "announcement_report"
+
+    announcement_id: int
+
+    def to_json(self) -> Json:
+        """Return the payload as stored in the outbox row."""
+        return {"announcement_id": self.announcement_id}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """Read a stored payload."""
+        return cls(int(data["announcement_id"]))
+
+
+@dataclass(frozen=True)
+class NetworkQuestion(OutboxPayload):
+    """Post a group's question in the network channel, with its Reply button (its message id goes on the question)."""
+
+    kind: ClassVar[str] = "network_question"
+
+    question_id: int
+    channel_id: int
+    content: str
+    buttons: tuple[Button, ...] = ()
+
+    def to_json(self) -> Json:
+        """Return the payload as stored in the outbox row."""
+        return {
+            "question_id": self.question_id,
+            "channel_id": self.channel_id,
+            "content": self.content,
+            "buttons": [button.to_json() for button in self.buttons],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """Read a stored payload."""
+        return cls(int(data["question_id"]), int(data["channel_id"]), str(data["content"]), _buttons(data))
+
+
+@dataclass(frozen=True)
+class NetworkAnswer(OutboxPayload):
+    """Show a reply under its question in the network channel (in the question's thread)."""
+
+    kind: ClassVar[str] = "network_answer"
+
+    question_id: int
+    content: str
+
+    def to_json(self) -> Json:
+        """Return the payload as stored in the outbox row."""
+        return {"question_id": self.question_id, "content": self.content}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """Read a stored payload."""
+        return cls(int(data["question_id"]), str(data["content"]))
+
+
+@dataclass(frozen=True)
+class InviteDelete(OutboxPayload):
+    """Delete a retired referral route's invite, after a last read of its use count."""
+
+    kind: ClassVar[str] = "invite_delete"
+
+    route_id: int
+    channel_id: int
+    code: str
+
+    def to_json(self) -> Json:
+        """Return the payload as stored in the outbox row."""
+        return {"route_id": self.route_id, "channel_id": self.channel_id, "code": self.code}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """Read a stored payload."""
+        return cls(int(data["route_id"]), int(data["channel_id"]), str(data["code"]))
+
+
+@dataclass(frozen=True)
+class WelcomeNote(OutboxPayload):
+    """Post and pin the group's "New here?" note in its welcome channel, or edit the one already there."""
+
+    kind: ClassVar[str] = "welcome_note"
+
+    channel_id: int
+    content: str
+
+    def to_json(self) -> Json:
+        """Return the payload as stored in the outbox row."""
+        return {"channel_id": self.channel_id, "content": self.content}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        """Read a stored payload."""
+        return cls(int(data["channel_id"]), str(data["content"]))
+
+
 PAYLOAD_TYPES: dict[str, type[OutboxPayload]] = {
     payload.kind: payload
     for payload in (
@@ -390,6 +510,12 @@ PAYLOAD_TYPES: dict[str, type[OutboxPayload]] = {
         EventStatus,
         AlertEscalate,
         AlertTaken,
+        AnnouncementPost,
+        AnnouncementReport,
+        NetworkQuestion,
+        NetworkAnswer,
+        InviteDelete,
+        WelcomeNote,
     )
 }
 

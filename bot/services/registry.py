@@ -13,12 +13,15 @@ from bot.domain.shards import ShardScope
 from bot.domain.tools import default_content_dir, load_library
 from bot.services.alerts import AlertService
 from bot.services.app_state import AppStateService
+from bot.services.care import CareServices
 from bot.services.group_settings import GroupSettingsService
 from bot.services.guild_config import GuildConfigService
 from bot.services.meetings.runner import MeetingRunner
 from bot.services.meetings.schedules import ScheduleService
+from bot.services.office import OfficeServices
 from bot.services.outbox import OutboxService
 from bot.services.participation.service import ParticipationService
+from bot.services.referral.service import ReferralService
 from bot.services.rota.reports import RotaReports
 from bot.services.rota.service import RotaService
 from bot.services.rota.timers import RotaTimers
@@ -43,6 +46,9 @@ class Services:
     rota_reports: RotaReports
     participation: ParticipationService
     alerts: AlertService
+    referral: ReferralService
+    office: OfficeServices
+    care: CareServices
 
     @classmethod
     def build(
@@ -67,4 +73,7 @@ class Services:
             rota_reports=RotaReports(rota),
             participation=ParticipationService(database, clock, templates),
             alerts=AlertService(database, clock, scope),
+            referral=ReferralService(database, clock, scope),
+            office=OfficeServices.build(database, clock),
+            care=CareServices.build(database, clock, scope),
         )

@@ -12,7 +12,7 @@ import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,8 @@ class Web:
     participation: ParticipationService
     group_key_secret: bytes
     discord: DiscordAccess | None = None
+    # Group keys seen so far, to their group: reading every group to find one cost a group page more than its figures.
+    _keys: dict[str, int] = field(default_factory=dict)
 
     def group_key(self, guild_id: int) -> str:
         """Return the opaque key a group has in addresses (never its server id)."""
@@ -88,10 +90,16 @@ class Web:
 
     async def group_of_key(self, key: str) -> tuple[int, str] | None:
         """Return the group whose key this is, with its name, or None."""
-        for guild_id, name in (await self.dashboard.known_groups()).items():
-            if hmac.compare_digest(self.group_key(guild_id), key):
-                return guild_id, name
-        return None
+        guild_id = self._keys.get(key)
+        if guild_id is None:
+            # A key not seen before: the groups may have changed, so read them all again.
+            self._keys = {self.group_key(guild): guild for guild in await self.dashboard.known_groups()}
+            guild_id = self._keys.get(key)
+            if guild_id is None:
+                return None
+        # Asked each time, so a group that is no longer known (or became the office's server) is not shown.
+        name = await self.dashboard.group_name(guild_id)
+        return None if name is None else (guild_id, name)
 
     async def access_of(self, user: str) -> bool | None:
         """Return None when the user may not enter, else whether they may also see exact figures."""

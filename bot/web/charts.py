@@ -3,6 +3,13 @@
 Each chart is an <img> with alt text and the same figures in a table beside it. A suppressed count (None) is a gap
 in a line and no bar, never its value. The report's PNGs (matplotlib, like `python -m bot report`) are shown as they
 are written.
+
+Written here rather than with matplotlib (the project's chart library), because matplotlib does not fit a page drawn
+on every request. Measured 2026-12-07 on this machine (2 CPUs, loaded), for the same two twelve-month charts as SVG:
+matplotlib took 230-250 ms a request (Figure, constrained layout, savefig as SVG) plus 0.5 s to import, and raised
+the process's peak memory by about 70 MB; these two functions take 0.2 ms. On the national benchmark (docs/
+BENCHMARKS.md section 6) the group page went from 414 ms to 86 ms and the web process's peak from 171 to 124 MB when
+they replaced matplotlib. A chart is a dozen points and five bars a month, so a line, circles and rectangles suffice.
 """
 
 from __future__ import annotations

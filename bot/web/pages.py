@@ -36,6 +36,19 @@ log = logging.getLogger(__name__)
 
 SORTABLE = ("name", *MONTH_FIGURES, "on_rota", "uncovered", "flags")
 OVERVIEW_COLUMNS = MONTH_FIGURES
+# The group page's table of months, in the order of its header.
+GROUP_COLUMNS = (
+    "meetings",
+    "meetings_held",
+    "missed_no_facilitator",
+    "missed_bot_down",
+    "missed_cancelled",
+    "missed_other",
+    "attendees",
+    "new_attendees",
+    "returning_attendees",
+    "helpful_mean",
+)
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
@@ -86,10 +99,20 @@ def routes(web: Web) -> list[BaseRoute]:
             return error_page(web, request, 404, "No such group.")
         detail = await web.dashboard.group(found[0], web.clock.now(), name=found[1])
         attendance, meetings = charts.attendance_chart(detail.months), charts.meetings_chart(detail.months)
+        # Cells formatted here, as on the overview, not by a template macro per cell.
+        months = [(month, [_shown(row[key]) for key in GROUP_COLUMNS]) for month, row in detail.months]
+        history = [(meeting, _shown(meeting.attendees)) for meeting in detail.history]
         return web.render(
             request,
             "group.html",
-            {"title": detail.name, "detail": detail, "attendance_chart": attendance, "meetings_chart": meetings},
+            {
+                "title": detail.name,
+                "detail": detail,
+                "months": months,
+                "history": history,
+                "attendance_chart": attendance,
+                "meetings_chart": meetings,
+            },
         )
 
     async def downloads_form(request: Request) -> Response:

@@ -15,8 +15,10 @@ from discord.ext import commands
 from bot.domain.disclosure import SUPPRESSED
 from bot.domain.discord_ids import mention_role
 from bot.errors import InvalidInputError
+from bot.services.care.debrief import figures_line, figures_markdown
 from bot.services.participation.office import Celebration, previous_month
 from bot.services.participation.report import Report
+from cogs.network.office_commands import OfficeNetworkCommands
 from cogs.shared import has_any_role
 
 if TYPE_CHECKING:
@@ -68,7 +70,13 @@ def _day(text: str, option: str) -> date:
         raise InvalidInputError(f"`{option}` must be a date as YYYY-MM-DD, e.g. 2026-11-01.") from None
 
 
-class Office(commands.GroupCog, group_name="office", group_description="Figures for the central office"):
+# The announcement, pairing, network and resources commands live with the rest of the network (cogs/network/).
+class Office(
+    OfficeNetworkCommands,
+    commands.GroupCog,
+    group_name="office",
+    group_description="The central office: figures, announcements, mentoring and the network",
+):
     """The central office reads anonymised figures across all groups, in its own server."""
 
     def __init__(self, bot: SmartBot) -> None:
@@ -144,10 +152,37 @@ class Office(commands.GroupCog, group_name="office", group_description="Figures 
         office = self.bot.services.participation.office
         report = await office.report(first, last, folder)
         celebrations = await office.celebrations(first, last)
+        # The participation figures see meetings held too: a milestone both found is listed once.
+        celebrations += [found for found in await self._care_celebrations(first, last) if found not in celebrations]
         # The coordinators' label (or the server's name the bot stored) first, so the message names groups as the
         # report does; a server this process sees but never stored falls back to its live name.
         names = {
             guild.id: guild.name for guild in self.bot.guilds
         } | await self.bot.services.participation.group_names()
+        # Volunteer care's debrief counts (protected like every count): a line here, a table in summary.md.
+        debriefs = await self.bot.services.care.debriefs.figures(
+            first.isoformat()[:7], last.isoformat()[:7], report.policy
+        )
+        with report.summary.open("a", encoding="utf-8") as summary:
+            summary.write("\n" + figures_markdown(debriefs, names))
         files = [discord.File(path, filename=path.name) for path in (report.summary, *report.charts)]
-        return report_message(title, report, celebrations, names), files
+        return report_message(title, report, celebrations, names) + "\n" + figures_line(debriefs), files
+
+    async def _care_celebrations(self, first: date, last: date) -> list[Celebration]:
+        """Return the groups' milestones and the facilitators' thanks of the period, naming who agreed to be."""
+        milestones = self.bot.services.care.milestones
+        found = [
+            Celebration(reached.guild_id, reached.summary)
+            for reached in await milestones.reached(start=first, end=last)
+        ]
+        for thanked in await milestones.facilitator_milestones(first, last):
+            who = "one of its facilitators"
+            if thanked.user_id is not None:
+                user = self.bot.get_user(thanked.user_id)
+                try:
+                    user = user or await self.bot.fetch_user(thanked.user_id)
+                    who = discord.utils.escape_markdown(user.display_name)
+                except discord.HTTPException:
+                    log.info("A named facilitator could not be looked up for the digest; left unnamed.")
+            found.append(Celebration(thanked.guild_id, f"thanked {who} for facilitating {thanked.meetings} meetings"))
+        return found

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.domain.server_setup import Finding, check_server
+from cogs.referral import referral_findings
 from cogs.setup._server import ServerSnapshot, server_facts
 
 if TYPE_CHECKING:
@@ -22,5 +23,7 @@ async def check_guild(bot: SmartBot, guild: discord.Guild, snapshot: ServerSnaps
     meeting_channels = await bot.services.group_settings.meeting_channels(guild.id)
     snapshot = snapshot or await ServerSnapshot.fetch(guild)
     findings = check_server(server_facts(snapshot, settings, meeting_channels))
+    # The referral links' welcome channel: Create Invite, Manage Channels (their counts), Pin Messages (the note).
+    findings += await referral_findings(bot, guild, snapshot.bot_role_name())
     log.info("Set-up check of guild %s: %d finding(s).", guild.id, len(findings))
     return findings

@@ -19,11 +19,19 @@ from sqlalchemy import select
 
 from bot.db.models_participation import ParticipationMark, ParticipationOccurrence
 from bot.domain.disclosure import DisclosurePolicy
+from bot.services.care.debrief import figures_line, figures_markdown
 from bot.services.participation.export import ExportRequest, ParticipationExport, metadata, write_csv, write_json
 from bot.services.participation.report import build_report
 from bot.services.participation.service import optout_key_path
+from bot.services.referral.counts import (
+    metadata as referral_metadata,
+    referral_counts,
+    write_csv as write_referrals_csv,
+    write_json as write_referrals_json,
+)
 from tests.e2e.conftest import BotHarness, Group, configure
 from tests.e2e.test_participation import START, at, message_with, settle
+from tests.sandbox import permissions as perms
 from tests.sandbox.models import Channel, Member
 from tests.sandbox.server import Sandbox
 
@@ -35,6 +43,8 @@ PEOPLE = (
     ("marisol_thistledown", "Marisol Thistledown", "Mari T"),
     ("oberon_wexleyhurst", "Oberon Wexleyhurst", None),
 )
+# Joins the server through a referral route: counted, never recorded.
+JOINER = ("thaddeus_quickfoot", "Thaddeus Quickfoot")
 
 
 def encodings(user_id: int) -> list[bytes]:
@@ -111,6 +121,17 @@ async def write_everything(harness: BotHarness, out: Path) -> list[Path]:
     # The report draws from the same rows; one (protected, as the central office gets it) is enough here.
     request = ExportRequest(START.date(), START.date() + timedelta(days=31))
     report = await build_report(database, request, out / "report", harness.clock.now())
+    # Joins through referral routes, protected and exact, as `python -m bot export referrals` writes them.
+    first, last = START.date(), START.date() + timedelta(days=31)
+    for exact in (False, True):
+        policy = DisclosurePolicy(exact=exact)
+        rows = await referral_counts(database, first, last, policy=policy)
+        for fmt, write in (("csv", write_referrals_csv), ("json", write_referrals_json)):
+            handle = io.StringIO()
+            write(rows, handle, referral_metadata(first, last, (), policy, harness.clock.now()))
+            path = out / f"referrals-{'exact' if exact else 'protected'}.{fmt}"
+            path.write_text(handle.getvalue())
+            written.append(path)
     return [*written, report.summary, *report.charts]
 
 
@@ -122,6 +143,10 @@ async def test_member_ids_and_names_are_nowhere_the_bot_writes(
         await sandbox.actors.create_member(group.guild, username, display_name=display, nick=nick)
         for username, display, nick in PEOPLE
     ]
+    # Manage Channels reads the referral invites' use counts; Create Invite makes them.
+    await sandbox.actors.set_bot_permissions(
+        group.guild, perms.DEFAULT_BOT | perms.MANAGE_CHANNELS | perms.CREATE_INSTANT_INVITE
+    )
     await harness.start()
     await configure(sandbox, group)
     handle = await sandbox.actors.invoke(
@@ -136,6 +161,9 @@ async def test_member_ids_and_names_are_nowhere_the_bot_writes(
     await (await sandbox.actors.invoke(group.guild, people[2], "privacy opt-out")).response()
     await run_meeting(sandbox, group, harness, people, week=0, first=True)
     await run_meeting(sandbox, group, harness, people, week=1, first=False)
+    # The facilitator found the second meeting tough: counted for the office, never linked to them.
+    debrief = [m for m in sandbox.dms(group.facilitator) if "How was that for you?" in m.content][-1]
+    await (await sandbox.actors.click(group.facilitator, debrief, label="Tough")).response()
     await at(harness, 7 * 24 * 60 + 120)  # the second meeting's feedback window has closed
 
     assert harness.bot is not None
@@ -151,15 +179,28 @@ async def test_member_ids_and_names_are_nowhere_the_bot_writes(
     assert [(m.feedback_answers, m.fb_helpful_5, m.fb_heard_friend) for m in meetings] == [(2, 1, 2), (2, 1, 0)]
     assert len(pseudonyms) == 2
 
+    route = await sandbox.actors.invoke(group.guild, group.coordinator, "referral create", {"name": "Anytown GP"})
+    code = (await route.response()).content.split("https://discord.gg/")[1].split()[0]
+    joiner = sandbox.state.add_user(JOINER[0], global_name=JOINER[1])
+    await sandbox.actors.join_via_invite(code, joiner)
+    listed = await sandbox.actors.invoke(group.guild, group.coordinator, "referral list")
+    assert ": 1 / 1" in (await listed.response()).content  # counted (the read happens as the list is asked for)
+    await harness.idle()
+
     files = await write_everything(harness, tmp_path / "out")
+    debriefs = await harness.bot.services.care.debriefs.figures("2026-12", "2026-12", DisclosurePolicy(exact=True))
+    assert [(row.asked, row.tough) for row in debriefs.rows] == [(2, 1)]
+    care = tmp_path / "out" / "debriefs.md"
+    care.write_text(figures_markdown(debriefs, {}) + figures_line(debriefs))
+    files.append(care)
     await harness.kill()
 
     stored = b"".join(path.read_bytes() for path in tmp_path.glob("bot.sqlite3*"))
     logged = "\n".join(caplog.handler.format(r) for r in caplog.records if not r.name.startswith("tests."))
     outputs = {str(path.relative_to(tmp_path)): path.read_bytes() for path in files}
-    assert logged and stored and len(outputs) == 12 + 5
+    assert logged and stored and len(outputs) == 12 + 4 + 5 + 1
     haystacks = {"database": stored, "log": logged.encode(), **outputs}
-    for person in people:
+    for person in [*people, sandbox.state.guild(group.guild.id).members[joiner.id]]:
         needles = encodings(person.user.id)
         names = [person.user.username, person.user.global_name, person.nick]
         needles += [name.encode() for name in names if name]
@@ -167,6 +208,11 @@ async def test_member_ids_and_names_are_nowhere_the_bot_writes(
         for where, haystack in haystacks.items():
             for needle in needles:
                 assert needle not in haystack, f"{needle!r} found in {where}"
+    # Nor is the facilitator who answered a debrief in any export, report or the debrief figures.
+    staff = group.facilitator.user
+    for where, data in outputs.items():
+        for needle in [*encodings(staff.id), staff.username.encode()]:
+            assert needle not in data, f"the facilitator's {needle!r} found in {where}"
     # Pseudonyms stay in the database: no export or report carries one, nor any 64-hex-digit code.
     for name, data in outputs.items():
         assert not re.search(rb"[0-9a-f]{64}", data), name

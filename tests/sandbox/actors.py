@@ -26,6 +26,7 @@ from tests.sandbox.models import (
     User,
     VOICE_TYPES,
 )
+from tests.sandbox.routes_invites import accept_invite
 from tests.sandbox.transcript import AUTOCOMPLETE, CLICK, COMMAND, MODAL_SUBMIT, NOTE, SELECT
 
 if TYPE_CHECKING:
@@ -137,6 +138,12 @@ class Actors:
         if user.id in guild.members:
             raise AssertionError(f"{user.display_name} is already in {guild.name}")
         return self._state.add_member(guild, user, roles=list(roles))
+
+    async def join_via_invite(self, code: str, user: User | str) -> Member:
+        """Join the invite's guild through it as `user` (a username makes a new user), as Discord's client would."""
+        if isinstance(user, str):
+            user = self._state.add_user(user, global_name=user.capitalize())
+        return accept_invite(self.sb, code, user)
 
     async def set_roles(self, member: Member, roles: Iterable[Role]) -> None:
         """Replace a member's roles, as an admin would in the server settings."""

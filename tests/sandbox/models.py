@@ -559,3 +559,19 @@ class Interaction:
 
 def _opt_id(value: int | None) -> str | None:
     return None if value is None else str(value)
+
+
+@dataclass
+class Invite:
+    """A guild channel invite and its metadata (who made it, how often it was used, the roles it gives)."""
+
+    code: str
+    guild_id: int
+    channel_id: int
+    inviter_id: int
+    max_age: int = 86400
+    max_uses: int = 0
+    temporary: bool = False
+    uses: int = 0
+    role_ids: list[int] = field(default_factory=list)
+    created_at: dt.datetime = field(default_factory=utcnow)

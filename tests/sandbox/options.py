@@ -250,11 +250,14 @@ class _Builder:
         if not isinstance(value, dict) or "filename" not in value:
             raise AssertionError(f"{where} takes a dict with at least 'filename' (and 'size', 'content_type')")
         attachment_id = snowflake()
-        url = f"http://127.0.0.1/ephemeral-attachments/{attachment_id}/{value['filename']}"
+        size = value.get("size", 0)
+        # The bytes a bot downloads: the test's own, or as many zero bytes as the size says.
+        self.state.attachments[attachment_id] = value.get("content", b"\0" * size)
+        url = f"{self.state.attachment_base}/ephemeral-attachments/{attachment_id}/{value['filename']}"
         self.resolved.setdefault("attachments", {})[str(attachment_id)] = {
             "id": str(attachment_id),
             "filename": value["filename"],
-            "size": value.get("size", 0),
+            "size": size,
             "content_type": value.get("content_type", "application/octet-stream"),
             "url": url,
             "proxy_url": url,

@@ -17,6 +17,7 @@ from tests.sandbox import (
     routes_channels,
     routes_events,
     routes_guilds,
+    routes_invites,
     routes_oauth,
 )
 from tests.sandbox.actors import Actors
@@ -108,7 +109,7 @@ class Sandbox:
         # Bugs in the sandbox itself (handler exceptions); the pytest fixture fails the test on any.
         self.internal_errors: list[str] = self.gateway.internal_errors
         self.rest = RestApi(self, validator or shared_validator())
-        for module in (routes_app, routes_guilds, routes_channels, routes_events, interaction_routes):
+        for module in (routes_app, routes_guilds, routes_channels, routes_events, routes_invites, interaction_routes):
             module.register(self.rest.router)
         self.actors = Actors(self)
         self.oauth = routes_oauth.OAuthProvider(self)
@@ -125,6 +126,7 @@ class Sandbox:
         app.router.add_get("/", self.gateway.handle)
         # For benchmarks and manual poking against a standalone sandbox (not part of Discord's API).
         app.router.add_get("/_sandbox/stats", self._stats_page)
+        app.router.add_get("/ephemeral-attachments/{attachment_id}/{filename}", self._attachment)
         app.router.add_get("/_sandbox/transcript", self._transcript_page)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -132,8 +134,16 @@ class Sandbox:
         await site.start()
         self.port = int(self._runner.addresses[0][1])
         self.gateway.url = f"ws://{HOST}:{self.port}/"
+        self.state.attachment_base = f"http://{HOST}:{self.port}"
         log.info("sandbox listening on %s", self.api_base)
         return self
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        """Serve a file attached to a command option, as Discord's CDN does."""
+        content = self.state.attachments.get(int(request.match_info["attachment_id"]))
+        if content is None:
+            raise web.HTTPNotFound
+        return web.Response(body=content, content_type="application/octet-stream")
 
     async def _stats_page(self, request: web.Request) -> web.Response:
         stats = self.stats

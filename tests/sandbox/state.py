@@ -16,6 +16,7 @@ from tests.sandbox.models import (
     GUILD_TEXT,
     Guild,
     Interaction,
+    Invite,
     Member,
     Message,
     Overwrite,
@@ -49,11 +50,16 @@ class SandboxState:
         self.guilds: dict[int, Guild] = {}
         self.channels: dict[int, Channel] = {}
         self.messages: dict[int, Message] = {}
+        # Files members attach to command options, served at `attachment_base` as Discord's CDN serves them.
+        self.attachment_base = "http://127.0.0.1"
+        self.attachments: dict[int, bytes] = {}
         self.channel_messages: dict[int, list[int]] = {}
         self.commands: dict[int, Command] = {}
         self.interactions: dict[int, Interaction] = {}
         self.interactions_by_token: dict[str, Interaction] = {}
         self.dm_channels: dict[frozenset[int], int] = {}
+        # Guild invites by code (tests/sandbox/routes_invites.py).
+        self.invites: dict[str, Invite] = {}
         self.transcript = Transcript()
         self.dispatch: Dispatcher = lambda *args, **kwargs: None
 

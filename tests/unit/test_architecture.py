@@ -20,6 +20,11 @@ FORBIDDEN: list[tuple[tuple[str, ...], tuple[str, ...], str]] = [
     (("bot.domain", "bot.services", "bot.web"), ("discord", "cogs"), "Discord belongs to the cogs and bot.delivery"),
     (("bot.domain",), ("bot.db", "sqlalchemy"), "the domain is pure: no database"),
     (("bot.services",), ("bot.delivery",), "services write the outbox; delivery reads it, never the other way"),
+    (
+        ("bot.web",),
+        ("bot.delivery", "bot.client"),
+        "the dashboard is its own process: it reads through bot.services, never the bot's Discord side",
+    ),
 ]
 
 
@@ -93,7 +98,7 @@ def test_the_project_follows_the_import_rules() -> None:
 
 def test_the_project_is_actually_read() -> None:
     sources = project_sources()
-    assert {"bot.client", "bot.services.outbox", "bot.domain.recurrence", "cogs.shared"} <= set(sources)
+    assert {"bot.client", "bot.services.outbox", "bot.domain.recurrence", "cogs.shared", "bot.web.app"} <= set(sources)
     reached = {
         name
         for module, (source, is_package) in sources.items()
@@ -109,6 +114,9 @@ def test_the_project_is_actually_read() -> None:
         ("bot.services.rota.service", "import discord", "imports discord: Discord belongs"),
         ("bot.domain.rota", "from discord.ext import commands", "imports discord.ext"),
         ("bot.web.routes", "from cogs.shared import reply", "imports cogs.shared: Discord belongs"),
+        ("bot.web.pages", "import discord", "imports discord: Discord belongs"),
+        ("bot.web.pages", "from bot.delivery.lanes import Lane", "imports bot.delivery.lanes: the dashboard is"),
+        ("bot.web.app", "from bot.client import SmartBot", "imports bot.client: the dashboard is"),
         ("bot.domain.text", "from sqlalchemy import select", "imports sqlalchemy: the domain is pure"),
         ("bot.domain.text", "from bot.db.models import Outbox", "imports bot.db.models: the domain is pure"),
         ("bot.services.outbox", "from bot.delivery.routes import ROUTES", "imports bot.delivery.routes: services"),

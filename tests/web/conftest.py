@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from bot.db.engine import Database
-from bot.db.migrate import upgrade
 from bot.db.models import GuildConfig, MeetingOccurrence
 from bot.db.models_participation import ParticipationSettings
 from bot.db.models_rota import RotaAssignment, RotaMember
@@ -184,10 +183,10 @@ def web_settings(url: str, tmp_path, **overrides: object) -> Settings:
 
 
 @pytest.fixture
-async def world(tmp_path) -> AsyncIterator[WebWorld]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'web.sqlite3'}"
+async def world(migrated_database_url: str, tmp_path) -> AsyncIterator[WebWorld]:
+    """The dashboard on a seeded database: SQLite, and PostgreSQL too when TEST_DATABASE_URL is set."""
+    url = migrated_database_url
     database = Database(url)
-    await upgrade(database)
     clock = FakeClock(NOW)
     await seed(database, clock)
     discord = FakeDiscord(roles={STAFF: [OFFICE_ROLE], VISITOR: []})

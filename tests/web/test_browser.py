@@ -20,11 +20,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from subprocess import PIPE
 
-import httpx
 import pytest
 import pytest_asyncio
 
+from bot.cli_web import READY
 from bot.settings import Settings
 from tests.e2e.test_participation import end_meeting, message_with, settle
 from tests.fixtures.bot import BotHarness, build_group
@@ -147,15 +148,11 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
             "LOG_LEVEL": "WARNING",
         }
         web = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "web", "--port", str(port), env=env, cwd=folder
+            sys.executable, "-m", "bot", "web", "--port", str(port), env=env, cwd=folder, stdout=PIPE
         )
-        async with httpx.AsyncClient() as client:
-            for _attempt in range(200):
-                try:
-                    await client.get(f"{base}/login")
-                    break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.05)
+        assert web.stdout is not None
+        # The process says when it accepts connections: waited for, not polled.
+        await asyncio.wait_for(_ready(web.stdout), timeout=60)
         playwright = await async_playwright().start()
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
@@ -166,6 +163,12 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
             web.terminate()
             await web.wait()
             await sandbox.stop()
+
+
+async def _ready(stdout: asyncio.StreamReader) -> None:
+    """Return once `python -m bot web` says it accepts connections."""
+    while not (line := await stdout.readline()).startswith(READY.encode()):
+        assert line, "python -m bot web ended before it was ready"
 
 
 async def _axe(page: object, name: str) -> None:

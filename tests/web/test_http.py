@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from itsdangerous import URLSafeSerializer
@@ -13,8 +13,11 @@ from itsdangerous import URLSafeSerializer
 from bot.domain.disclosure import DisclosurePolicy
 from bot.services.login_links import LoginLinks
 from bot.services.participation.export import ExportRequest, ParticipationExport, SCOPE_GROUP
+from bot.services.participation.service import ParticipationService
+from bot.web.pages import GROUP_COLUMNS
 from bot.web.sessions import SESSION_COOKIE
 from tests.e2e.test_participation_privacy import encodings
+from tests.unit.services.test_participation_export import meeting
 from tests.web.conftest import EXACT_ROLE, FACILITATOR_ID, GROUPS, NOW, OFFICE_ROLE, STAFF, VISITOR, WebWorld
 
 PAGES = ["/", "/groups/0123456789abcdef", "/downloads", "/report"]
@@ -168,6 +171,41 @@ async def test_the_overview_shows_each_group_by_name_with_the_exports_figures(wo
     assert "Call" not in re.search(r'<tr data-group="Harbour Town SMART">(.*?)</tr>', november, re.S)[1]
     filtered = (await world.client.get("/?month=2026-11&q=river")).text
     assert "Riverside Online" in filtered and "Harbour Town SMART" not in filtered
+
+
+async def test_the_group_page_shows_the_exports_figures_its_rota_and_small_referral_totals(world: WebWorld) -> None:
+    harbour, riverside = GROUPS
+    async with world.database.session() as session:
+        # Three newcomers heard from a friend: a total the page must call small, not round to 5.
+        session.add(meeting(99, harbour, datetime(2026, 11, 18, 18, 0, tzinfo=UTC), attendees=9, fb_heard_friend=3))
+    await world.sign_in_with_link()
+    overview = (await world.client.get("/?month=2026-11")).text
+    keys = dict(re.findall(r'<a href="/groups/([0-9a-f]{16})">([^<]+)</a>', overview))
+    pages = {name: (await world.client.get(f"/groups/{key}")).text for key, name in keys.items()}
+    assert set(pages) == set(GROUPS.values())
+    request = ExportRequest(date(2025, 12, 1), date(2026, 11, 30), (harbour,), "month", DisclosurePolicy())
+    rows = [row async for row in ParticipationExport(world.database).rows(request)]
+    page = pages[GROUPS[harbour]]
+    for row in (row for row in rows if row["scope"] == SCOPE_GROUP):
+        line = re.search(rf'<th scope="row">{row["bucket"]}</th>(.*?)</tr>', page)[1]
+        cells = re.findall(r"<td>([^<]*)</td>", line)
+        expected = [row[name] for name in GROUP_COLUMNS]
+        assert cells == ["*" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v) for v in expected]
+    total = next(row for row in rows if row["scope"] == "total")
+    assert total["fb_heard_web"] == 15  # 14 newcomers, rounded as the report and export round a total
+    referrals = dict(re.findall(r'<tr><th scope="row">([^<]+)</th><td>([^<]*)</td></tr>', page.split("referral")[-1]))
+    assert "15" in referrals.values() and "fewer than 8" in referrals.values(), referrals
+    rota = pages[GROUPS[riverside]]
+    assert "Cover requests: 1" in rota and "Escalations to coordinators: 0" in rota
+    assert "Duties uncovered in the next two weeks: 1" in rota and "no rota duties" in rota
+    assert "2026-11-18" in rota and "no facilitator" in rota  # its history: a meeting missed, and why
+    # An unknown key, and a group that became the office's server (its key seen before), are not found.
+    assert (await world.client.get("/groups/0123456789abcdef")).status_code == 404
+    await ParticipationService(world.database, world.clock).office.configure(riverside, 5, OFFICE_ROLE)
+    harbour_key = next(key for key, name in keys.items() if name == GROUPS[harbour])
+    riverside_key = next(key for key, name in keys.items() if name == GROUPS[riverside])
+    assert (await world.client.get(f"/groups/{riverside_key}")).status_code == 404
+    assert (await world.client.get(f"/groups/{harbour_key}")).status_code == 200
 
 
 async def test_no_page_or_header_carries_a_members_id(world: WebWorld) -> None:

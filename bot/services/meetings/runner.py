@@ -28,6 +28,7 @@ from bot.domain.text import plural
 from bot.domain.tool_render import render_share_embed
 from bot.domain.tools import ToolLibrary
 from bot.errors import ConflictError, InvalidInputError, NotFoundError
+from bot.services.care.hooks import after_meeting
 from bot.services.meetings import due
 from bot.services.meetings.common import (
     EVENT_ACTIVE,
@@ -524,6 +525,8 @@ class MeetingRunner:
         enqueue(session, now, row.guild_id, Notify("meeting_closed"), occurrence_id=row.id)
         if row.event_id or row.event_requested:
             enqueue(session, now, row.guild_id, EVENT_COMPLETED, occurrence_id=row.id)
+        # Volunteer care: a milestone reached, the facilitator's debrief, and a look at their load.
+        await after_meeting(session, row, config, now)
         await request_events(session, row.guild_id, config, self.templates, now)
         log.info("Meeting %s completed (guild %s).", row.id, row.guild_id)
 

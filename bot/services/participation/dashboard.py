@@ -15,7 +15,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import String, and_, bindparam, exists, func, or_, select
+from sqlalchemy.sql import Select
 
 from bot.db.engine import Database
 from bot.db.models import GuildConfig, MeetingOccurrence
@@ -24,9 +25,9 @@ from bot.db.models_rota import RotaAssignment, RotaMember
 from bot.domain.disclosure import DisclosurePolicy
 from bot.domain.states import DutyStatus, OccurrenceState
 from bot.services.participation.common import group_display_name, group_names
-from bot.services.participation.export import ExportRequest, ParticipationExport, Row, SCOPE_GROUP
+from bot.services.participation.export import ExportRequest, ParticipationExport, Row, SCOPE_GROUP, SCOPE_TOTAL
 from bot.services.participation.feedback import FEEDBACK_QUESTIONS, REFERRAL_QUESTION, column_of
-from bot.services.participation.report import collect, fewer_than
+from bot.services.participation.report import fewer_than
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,21 @@ class Dashboard:
             named = await group_names(session, ids)
         return {int(guild): named.get(int(guild)) or group_display_name(int(guild), None, None) for guild in ids}
 
+    async def group_name(self, guild_id: int) -> str | None:
+        """Return a known group's name, or None when the bot does not know it (or it is the office's server)."""
+        known = [
+            exists().where(GuildConfig.guild_id == guild_id),
+            exists().where(P.guild_id == guild_id),
+            exists().where(ParticipationSettings.guild_id == guild_id),
+        ]
+        query = select(or_(*known), exists().where(ParticipationOffice.guild_id == guild_id))
+        async with self._db.session() as session:
+            is_known, is_office = (await session.execute(query)).one()
+            if not is_known or is_office:
+                return None
+            named = await group_names(session, [guild_id])
+        return named.get(guild_id) or group_display_name(guild_id, None, None)
+
     async def overview(self, month: date, now: datetime, policy: DisclosurePolicy | None = None) -> Overview:
         """Return every group's figures for `month`'s month, with the three months before it for the trend."""
         policy = policy or DisclosurePolicy()
@@ -185,9 +201,12 @@ class Dashboard:
         labels = [(first + relativedelta(months=n)).isoformat()[:7] for n in range(GROUP_MONTHS)]
         monthly = ExportRequest(first, month_end(today), (guild_id,), "month", policy)
         by_month: dict[str, dict[str, Any]] = {}
+        total: Row = {}
         async for row in self._export.rows(monthly):
             if row["scope"] == SCOPE_GROUP:
                 by_month[str(row["bucket"])] = row
+            elif row["scope"] == SCOPE_TOTAL:
+                total = row
         zero = dict.fromkeys(MONTH_FIGURES, 0) | {"helpful_mean": None}
         months = [
             (label, {key: by_month[label][key] for key in MONTH_FIGURES} if label in by_month else zero)
@@ -207,49 +226,38 @@ class Dashboard:
             if row["scope"] == SCOPE_GROUP
         ]
         history.reverse()
-        # The report's reading says "fewer than 8" for a small total instead of its rounding (0 or 5).
-        data = await collect(self._db, replace(monthly, by="week"))
-        referral = next(question for question in FEEDBACK_QUESTIONS if question.key == REFERRAL_QUESTION)
-        referrals = []
-        for value, label in referral.options:
-            column = column_of(referral.key, value)
-            shown = fewer_than(policy) if column in data.small_total else _shown(data.total.get(column))
-            referrals.append((label, shown))
-        duties, covers, escalations = await self._rota_health(guild_id, now)
+        # The twelve months' total row is the report's total for the same range (rounded true totals). As in the
+        # report, a total of 1 to threshold-1 newcomers says "fewer than 8" instead of its rounding (0 or 5).
+        small = set() if policy.exact else await self._small_referrals(guild_id, first, month_end(today), policy)
+        referrals = [
+            (label, fewer_than(policy) if column in small else _shown(total.get(column)))
+            for column, label in REFERRAL_COLUMNS
+        ]
+        duties, covers, escalations, uncovered = await self._rota_health(guild_id, now)
         if name is None:
-            name = (await self.known_groups()).get(guild_id) or group_display_name(guild_id, None, None)
-        return GroupDetail(
-            guild_id,
-            name,
-            months,
-            history,
-            duties,
-            covers,
-            escalations,
-            (await self._uncovered(now, guild_id)).get(guild_id, 0),
-            referrals,
-            policy,
-        )
+            name = await self.group_name(guild_id) or group_display_name(guild_id, None, None)
+        return GroupDetail(guild_id, name, months, history, duties, covers, escalations, uncovered, referrals, policy)
+
+    async def _small_referrals(self, guild_id: int, start: date, end: date, policy: DisclosurePolicy) -> set[str]:
+        """Return the referral columns whose exact total is 1 to threshold-1 (read to say so, never shown)."""
+        params = {"guild_id": guild_id, "start": start.isoformat(), "end": end.isoformat()}
+        async with self._db.session() as session:
+            sums = (await session.execute(_REFERRAL_SUMS, params)).one()
+        return {
+            column
+            for (column, _label), value in zip(REFERRAL_COLUMNS, sums, strict=True)
+            if 0 < value < policy.threshold
+        }
 
     # --- rota and meetings ---------------------------------------------------------------------
 
     async def _uncovered(self, now: datetime, guild_id: int | None = None) -> dict[int, int]:
         """Return, per group (or for one), the duties in the next two weeks that nobody holds."""
-        query = (
-            select(RotaAssignment.guild_id, func.count())
-            .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
-            .where(
-                MeetingOccurrence.state == OccurrenceState.SCHEDULED,
-                MeetingOccurrence.starts_at >= now,
-                MeetingOccurrence.starts_at < now + UNCOVERED_HORIZON,
-                or_(RotaAssignment.status == DutyStatus.OPEN, RotaAssignment.user_id.is_(None)),
-            )
-            .group_by(RotaAssignment.guild_id)
-        )
+        query = _uncovered_query(now).add_columns(RotaAssignment.guild_id).group_by(RotaAssignment.guild_id)
         if guild_id is not None:
             query = query.where(RotaAssignment.guild_id == guild_id)
         async with self._db.session() as session:
-            return {int(guild): int(count) for guild, count in (await session.execute(query)).all()}
+            return {int(guild): int(count) for count, guild in (await session.execute(query)).all()}
 
     async def _on_rota(self) -> dict[int, int]:
         """Return, per group, how many facilitators are active on its rota."""
@@ -316,8 +324,8 @@ class Dashboard:
         async with self._db.session() as session:
             return {int(guild) for guild, count in (await session.execute(query)).all() if not count}
 
-    async def _rota_health(self, guild_id: int, now: datetime) -> tuple[list[int], int, int]:
-        """Return duties per facilitator (anonymous, most first), cover requests and escalations over 12 weeks."""
+    async def _rota_health(self, guild_id: int, now: datetime) -> tuple[list[int], int, int, int]:
+        """Return duties per facilitator (anonymous, most first), cover requests, escalations (12 weeks), uncovered."""
         since = now - timedelta(weeks=ROTA_WEEKS)
         window = and_(
             RotaAssignment.guild_id == guild_id,
@@ -329,11 +337,39 @@ class Dashboard:
         )
         async with self._db.session() as session:
             rows = (await session.execute(base.where(window))).all()
+            uncovered = await session.scalar(_uncovered_query(now).where(RotaAssignment.guild_id == guild_id))
         # Counted by holder, then only the counts kept: no id leaves this function.
         per_holder = Counter(user for user, _released, _escalated in rows if user is not None)
         covers = sum(1 for _user, released, _escalated in rows if released is not None)
         escalations = sum(1 for _user, _released, escalated in rows if escalated)
-        return sorted(per_holder.values(), reverse=True), covers, escalations
+        return sorted(per_holder.values(), reverse=True), covers, escalations, int(uncovered or 0)
+
+
+def _uncovered_query(now: datetime) -> Select[Any]:
+    """Return how many duties in the two weeks from `now` nobody holds."""
+    return (
+        select(func.count())
+        .select_from(RotaAssignment)
+        .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
+        .where(
+            MeetingOccurrence.state == OccurrenceState.SCHEDULED,
+            MeetingOccurrence.starts_at >= now,
+            MeetingOccurrence.starts_at < now + UNCOVERED_HORIZON,
+            or_(RotaAssignment.status == DutyStatus.OPEN, RotaAssignment.user_id.is_(None)),
+        )
+    )
+
+
+_REFERRAL = next(question for question in FEEDBACK_QUESTIONS if question.key == REFERRAL_QUESTION)
+# (column, label) of each referral source, in the question's order.
+REFERRAL_COLUMNS = tuple((column_of(_REFERRAL.key, value), label) for value, label in _REFERRAL.options)
+# One group's exact referral totals over the export's meetings (finalised, by local date); built once.
+_REFERRAL_SUMS = select(*(func.coalesce(func.sum(getattr(P, column)), 0) for column, _label in REFERRAL_COLUMNS)).where(
+    P.finalised_at.is_not(None),
+    P.guild_id == bindparam("guild_id"),
+    P.local_date >= bindparam("start", type_=String),
+    P.local_date <= bindparam("end", type_=String),
+)
 
 
 def _shown(value: Any) -> str:

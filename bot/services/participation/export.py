@@ -18,10 +18,11 @@ import logging
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any, TextIO
 
-from sqlalchemy import Integer, String, case, cast, func, literal_column, null, select
+from sqlalchemy import Integer, String, bindparam, case, cast, func, literal_column, null, select
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -156,7 +157,7 @@ class ParticipationExport:
         """Return how many group rows the export will have (for a progress bar)."""
         query = select(func.count()).select_from(_query(request).order_by(None).subquery())
         async with self._db.session() as session:
-            return int(await session.scalar(query) or 0)
+            return int(await session.scalar(query, _params(request)) or 0)
 
     def rows(self, request: ExportRequest) -> PublishedRows:
         """Return the protected rows: group rows, an "all groups" row after each week or month, and a total."""
@@ -193,16 +194,17 @@ class PublishedRows:
         shown = 1 + len(facts) + len(PEOPLE_COLUMNS)  # guild_id, facts, protected counts
         helpful = itemgetter(*(shown + exact.index(name) for name in HELPFUL_COLUMNS))
         totals = _Totals(request, summed, suppressed)
-        query = _published_query(request, exact, suppressed).execution_options(yield_per=PARTITION_ROWS)
+        query = _published_query(request, tuple(exact), suppressed)
+        params = _params(request)
         async with self._db.session() as session:
             # Core rows, not the ORM's: nothing here is an entity, and the ORM's row handling costs per row.
             connection = await session.connection()
             if occurrences:
                 # One aggregate for the total: cheaper than fetching every meeting's exact counts to add them up.
-                totals.add(list((await connection.execute(_sums_query(request, summed))).one()))
+                totals.add(list((await connection.execute(_sums_query(request, tuple(summed)), params)).one()))
             bucket: str | None = None
             in_bucket: list[Sequence[int]] = []
-            result = await connection.stream(query)
+            result = await connection.stream(query, params)
             async for records in result.partitions():
                 partition: list[Cells] = []
                 for record in records:
@@ -242,7 +244,9 @@ class PublishedRows:
         async with self._db.session() as session:
             connection = await session.connection()
             if occurrences:
-                totals.add(list((await connection.execute(_sums_query(request, summed))).one()))
+                sums = await connection.execute(_sums_query(request, tuple(summed)), _params(request))
+                totals.add(list(sums.one()))
+            # The lines' statement carries its range and groups: the driver-level reader compiles it as it is.
             async for records in partitions(connection, query, PARTITION_ROWS):
                 if occurrences:
                     yield [
@@ -351,15 +355,45 @@ def _bucket(by: str) -> InstrumentedAttribute[str]:
     return P.local_week if by == "week" else P.local_month
 
 
-def _filtered(query: Select[Any], request: ExportRequest) -> Select[Any]:
+def _filtered(query: Select[Any], request: ExportRequest, *, bound: bool = True) -> Select[Any]:
+    """Return `query` over the request's finalised meetings.
+
+    Bound (the default), the range and groups are given at execution (`_params`), so one statement serves every
+    request of its shape; else they are written into the statement (the CSV lines' driver-level reader).
+    """
+    if not bound:
+        query = query.where(
+            P.finalised_at.is_not(None),
+            P.local_date >= request.start.isoformat(),
+            P.local_date <= request.end.isoformat(),
+        )
+        return query.where(P.guild_id.in_(request.guild_ids)) if request.guild_ids else query
     query = query.where(
         P.finalised_at.is_not(None),
-        P.local_date >= request.start.isoformat(),
-        P.local_date <= request.end.isoformat(),
+        P.local_date >= bindparam("export_start", type_=String),
+        P.local_date <= bindparam("export_end", type_=String),
     )
     if request.guild_ids:
-        query = query.where(P.guild_id.in_(request.guild_ids))
+        query = query.where(P.guild_id.in_(bindparam("export_guild_ids", expanding=True)))
     return query
+
+
+def _params(request: ExportRequest) -> dict[str, Any]:
+    """Return the values `_filtered` binds: the range's first and last days and the chosen groups."""
+    params: dict[str, Any] = {"export_start": request.start.isoformat(), "export_end": request.end.isoformat()}
+    if request.guild_ids:
+        params["export_guild_ids"] = list(request.guild_ids)
+    return params
+
+
+def _shape(request: ExportRequest) -> tuple[str, bool, DisclosurePolicy]:
+    """Return what a request's statements depend on: its grouping, whether it names groups, and its policy."""
+    return request.by, bool(request.guild_ids), request.policy
+
+
+def _of_shape(by: str, some_groups: bool, policy: DisclosurePolicy) -> ExportRequest:
+    """Return a request of this shape; its range and groups are placeholders, bound at execution."""
+    return ExportRequest(date.min, date.min, (0,) if some_groups else (), by, policy)
 
 
 def _exact_columns(request: ExportRequest) -> dict[str, Any]:
@@ -378,9 +412,9 @@ def _exact_columns(request: ExportRequest) -> dict[str, Any]:
     }
 
 
-def _group_rows(query: Select[Any], request: ExportRequest) -> Select[Any]:
+def _group_rows(query: Select[Any], request: ExportRequest, *, bound: bool = True) -> Select[Any]:
     """Return `query` over the request's meetings, one row per meeting or per group and bucket, in export order."""
-    query = _filtered(query, request)
+    query = _filtered(query, request, bound=bound)
     if request.by == "occurrence":
         return query.order_by(P.local_date, P.scheduled_start, P.guild_id, P.occurrence_id)
     bucket = _bucket(request.by)
@@ -392,8 +426,18 @@ def _query(request: ExportRequest) -> Select[Any]:
     return _group_rows(select(*(value.label(name) for name, value in _exact_columns(request).items())), request)
 
 
-def _published_query(request: ExportRequest, exact: Sequence[str], suppressed: str | None) -> Select[Any]:
+def _published_query(request: ExportRequest, exact: tuple[str, ...], suppressed: str | None) -> Select[Any]:
     """Return the group rows as published: guild id as text, facts, protected counts, then the `exact` counts."""
+    return _published_statement(*_shape(request), exact, suppressed)
+
+
+@lru_cache(maxsize=64)
+def _published_statement(
+    by: str, some_groups: bool, policy: DisclosurePolicy, exact: tuple[str, ...], suppressed: str | None
+) -> Select[Any]:
+    # Built once per shape and kept: building this select took longer (5 ms) than running it for one group's year,
+    # and a kept statement also keeps its cache key, so SQLAlchemy finds its compiled form without walking it.
+    request = _of_shape(by, some_groups, policy)
     # Straight over the table, not over `_query` as a subquery: SQLite would sort the weeks' rows a second time.
     values = _exact_columns(request)
     policy = request.policy
@@ -408,7 +452,7 @@ def _published_query(request: ExportRequest, exact: Sequence[str], suppressed: s
         *(_published_count(values[name], policy, suppressed) for name in PEOPLE_COLUMNS),
         *(values[name] for name in exact),
     )
-    return _group_rows(query, request)
+    return _group_rows(query, request).execution_options(yield_per=PARTITION_ROWS)
 
 
 def _csv_query(request: ExportRequest, summed: Sequence[str]) -> Select[Any]:
@@ -434,7 +478,7 @@ def _csv_query(request: ExportRequest, summed: Sequence[str]) -> Select[Any]:
     enough = 1 if policy.exact else policy.min_people_for_averages
     marked = case((sum(others, one) >= _number(enough), one), else_=null())
     extra = [] if request.by == "occurrence" else [values["bucket"], *(values[name] for name in summed)]
-    return _group_rows(select(line, marked, *others, *extra), request)
+    return _group_rows(select(line, marked, *others, *extra), request, bound=False)
 
 
 def _csv_fact(name: str, value: Any) -> Any:
@@ -471,7 +515,13 @@ def _text(value: str) -> ColumnElement[str]:
     return literal_column("'" + value.replace("'", "''") + "'", String)
 
 
-def _sums_query(request: ExportRequest, names: Sequence[str]) -> Select[Any]:
+def _sums_query(request: ExportRequest, names: tuple[str, ...]) -> Select[Any]:
+    return _sums_statement(bool(request.guild_ids), names)
+
+
+@lru_cache(maxsize=16)
+def _sums_statement(some_groups: bool, names: tuple[str, ...]) -> Select[Any]:
+    request = _of_shape("occurrence", some_groups, DisclosurePolicy())
     return _filtered(select(*(func.coalesce(func.sum(getattr(P, name)), 0) for name in names)), request)
 
 

@@ -31,6 +31,7 @@ from bot.services.participation.export import (
     SCOPE_TOTAL,
 )
 from bot.services.participation.feedback import FEEDBACK_QUESTIONS, REFERRAL_QUESTION, column_of
+from bot.services.referral.counts import summary_lines as referral_summary_lines
 
 if TYPE_CHECKING:
     # Imported where the charts are drawn: matplotlib takes a second to import and the bot rarely needs it.
@@ -109,7 +110,9 @@ async def build_report(database: Database, request: ExportRequest, out_dir: Path
     out_dir.mkdir(parents=True, exist_ok=True)
     charts = await asyncio.to_thread(_draw_all, data, request, out_dir)
     summary = out_dir / SUMMARY
-    summary.write_text(_summary(data, request, generated_at), encoding="utf-8")
+    # Joins through each group's referral links, under the same disclosure control (bot/services/referral/counts.py).
+    referrals = await referral_summary_lines(database, request.start, request.end, request.guild_ids, request.policy)
+    summary.write_text(_summary(data, request, generated_at, referrals), encoding="utf-8")
     groups = tuple(
         {"guild_id": group, "name": data.name(group), **counts} for group, counts in sorted(data.per_group.items())
     )
@@ -365,7 +368,7 @@ def _md(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def _summary(data: ReportData, request: ExportRequest, generated_at: datetime) -> str:
+def _summary(data: ReportData, request: ExportRequest, generated_at: datetime, referrals: Sequence[str] = ()) -> str:
     policy = request.policy
     groups = ", ".join(_md(data.name(str(guild))) for guild in request.guild_ids) or "all groups"
     lines = [f"# {NOT_FOR_PUBLICATION}", ""] if policy.exact else []
@@ -443,6 +446,7 @@ def _summary(data: ReportData, request: ExportRequest, generated_at: datetime) -
         "| Source | Newcomers |",
         "|---|---|",
         *(f"| {label} | {_total_cell(data, column_of(referral.key, value))} |" for value, label in referral.options),
+        *referrals,
         "",
         "Column definitions: docs/DATA_DICTIONARY.md. What is recorded and why: docs/PRIVACY.md.",
     ]

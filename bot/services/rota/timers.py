@@ -10,7 +10,7 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -26,7 +26,6 @@ from bot.services.outbox_payloads import Button, DirectMessage, Message
 from bot.services.rota.rows import ensure_settings, zone_of
 from bot.services.rota.service import (
     FACILITATOR_MILESTONES,
-    GROUP_MEETING_MILESTONES,
     RotaService,
     WEEKLY_POST_TIME,
     WEEKLY_POST_WEEKS,
@@ -163,7 +162,7 @@ class RotaTimers:
     # --- recognition -----------------------------------------------------------------------------------
 
     async def celebrate(self, guild_id: int, occurrence_id: int) -> int:
-        """Thank facilitators and the group for milestones reached by this meeting; return how many."""
+        """Thank facilitators for milestones reached by this meeting; return how many."""
         now = self._clock.now()
         async with self._db.session() as session:
             config = await session.get(GuildConfig, guild_id)
@@ -193,22 +192,8 @@ class RotaTimers:
                     messages.append(
                         (f"facilitator:{user_id}:{count}", f"🎉 {who} has now facilitated {count} meetings. Thank you!")
                     )
-            held = await session.scalar(
-                select(func.count())
-                .select_from(MeetingOccurrence)
-                .where(MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == OccurrenceState.COMPLETED)
-            )
-            if int(held or 0) in GROUP_MEETING_MILESTONES:
-                messages.append((f"group:meetings:{held}", f"🎉 This group has now held {held} meetings together."))
-            first = await session.scalar(
-                select(func.min(MeetingOccurrence.actual_start)).where(
-                    MeetingOccurrence.guild_id == guild_id, MeetingOccurrence.state == OccurrenceState.COMPLETED
-                )
-            )
-            if first is not None and now - first >= timedelta(days=365):
-                messages.append(
-                    ("group:anniversary:1", "🎉 This group is one year old. Thank you to everyone who keeps it going.")
-                )
+            # The group's own milestones (meetings held, anniversaries) are celebrated with everyone, in the
+            # meetings channel, by volunteer care (bot/services/care/milestones.py).
             sent = 0
             for key, text in messages:
                 exists = await session.scalar(

@@ -9,6 +9,7 @@ import discord
 import pytest
 
 from bot.domain import discord_ids as ids
+from cogs.care._buttons import DebriefButton
 from cogs.meetings._panel import PanelButton
 from cogs.participation._buttons import CheckInButton, FEEDBACK_FORM, FeedbackButton
 from cogs.rota._buttons import RotaButton
@@ -26,6 +27,7 @@ ROUND_TRIPS: list[tuple[str, str, Callable[[re.Match[str]], Any], Any]] = [
     (ids.ALERT_TAKE_TEMPLATE, ids.alert_take_id(5), ids.parse_alert_take, 5),
     (ids.TOOL_WORK_TEMPLATE, ids.tool_work_id("abc-2"), ids.parse_tool_work, "abc-2"),
     (ids.TOOL_PAGE_TEMPLATE, ids.tool_page_id(4, "n"), ids.parse_tool_page, (4, "n")),
+    (ids.DEBRIEF_TEMPLATE, ids.debrief_id(9, "tough"), ids.parse_debrief, (9, "tough")),
 ]
 
 
@@ -55,6 +57,7 @@ def test_custom_ids_of_different_buttons_never_match_each_other() -> None:
         (AlertTakeButton, ids.ALERT_TAKE_TEMPLATE),
         (WorkButton, ids.TOOL_WORK_TEMPLATE),
         (PageButton, ids.TOOL_PAGE_TEMPLATE),
+        (DebriefButton, ids.DEBRIEF_TEMPLATE),
     ],
 )
 def test_each_cog_button_matches_with_the_shared_template(

@@ -158,7 +158,12 @@ async def test_run_timers_reads_only_meetings_with_a_timer_due(
 
     assert sorted(seen) == sorted([nudge, long_nudge, advance, overrun])
     async with database.session() as session:
-        dms = (await session.scalars(select(Outbox.occurrence_id).where(Outbox.kind == "dm"))).all()
+        # Nudges name their meeting; the overrun meeting's debrief to its facilitator deliberately names none.
+        dms = (
+            await session.scalars(
+                select(Outbox.occurrence_id).where(Outbox.kind == "dm", Outbox.occurrence_id.is_not(None))
+            )
+        ).all()
         states = dict((await session.execute(select(MeetingOccurrence.id, MeetingOccurrence.state))).all())
         phases = dict((await session.execute(select(MeetingOccurrence.id, MeetingOccurrence.phase_index))).all())
     assert set(dms) == {nudge, long_nudge} and len(dms) == 2

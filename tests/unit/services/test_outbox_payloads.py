@@ -9,6 +9,8 @@ from bot.delivery.routes import ROUTES
 from bot.services.outbox_payloads import (
     AlertEscalate,
     AlertTaken,
+    AnnouncementPost,
+    AnnouncementReport,
     Button,
     CloseVenue,
     Cover,
@@ -17,13 +19,17 @@ from bot.services.outbox_payloads import (
     EventCreate,
     EventEdit,
     EventStatus,
+    InviteDelete,
     Message,
+    NetworkAnswer,
+    NetworkQuestion,
     Notify,
     OpenVenue,
     OutboxPayload,
     PAYLOAD_TYPES,
     Panel,
     PanelEdit,
+    WelcomeNote,
     parse_payload,
 )
 
@@ -49,6 +55,12 @@ EXAMPLES: list[OutboxPayload] = [
     EventStatus(4),
     AlertEscalate(alert_id=5, minutes=3),
     AlertTaken(alert_id=5, taken_by=9),
+    AnnouncementPost(target_id=4),
+    AnnouncementReport(announcement_id=2),
+    NetworkQuestion(3, 77, "**A** asks: hi?", (Button("Reply", "network:reply:3", "primary"),)),
+    NetworkAnswer(3, "**B** replied:\nhello"),
+    InviteDelete(route_id=2, channel_id=300, code="AbCdEf1234"),
+    WelcomeNote(channel_id=300, content="**New here?** Welcome."),
 ]
 
 # Rows as the code wrote them before the payloads were typed (`enqueue(session, now, guild, kind, payload)`).
@@ -120,6 +132,19 @@ TODAYS_ROWS: list[tuple[str, str, OutboxPayload]] = [
     ("event_status", '{"status": 3}', EventStatus(3)),
     ("alert_escalate", '{"alert_id": 5, "minutes": 3}', AlertEscalate(5, 3)),
     ("alert_taken", '{"alert_id": 5, "taken_by": 9}', AlertTaken(5, 9)),
+    ("announcement_post", '{"target_id": 4}', AnnouncementPost(4)),
+    ("announcement_report", '{"announcement_id": 2}', AnnouncementReport(2)),
+    (
+        "network_question",
+        (
+            '{"question_id": 3, "channel_id": 77, "content": "q",'
+            ' "buttons": [{"label": "Reply", "custom_id": "network:reply:3", "style": "primary"}]}'
+        ),
+        NetworkQuestion(3, 77, "q", (Button("Reply", "network:reply:3", "primary"),)),
+    ),
+    ("network_answer", '{"question_id": 3, "content": "a"}', NetworkAnswer(3, "a")),
+    ("invite_delete", '{"route_id": 2, "channel_id": 300, "code": "AbC"}', InviteDelete(2, 300, "AbC")),
+    ("welcome_note", '{"channel_id": 300, "content": "New here?"}', WelcomeNote(300, "New here?")),
 ]
 
 
