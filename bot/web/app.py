@@ -1,8 +1,8 @@
 """The dashboard's Starlette app: sign-in, sessions and the office's pages, from settings, a database and a clock.
 
-Every route but the sign-in pages and the stylesheet needs a session; a session's role is checked again with Discord
-when it is older than WEB_ROLE_RECHECK_SECONDS, so removing the role removes access. Pages are rendered on the server
-and need no script.
+Every route but the sign-in pages, the stylesheet and the public meeting listing (bot/web/public.py, open on
+purpose) needs a session; a session's role is checked again with Discord when it is older than
+WEB_ROLE_RECHECK_SECONDS, so removing the role removes access. Pages are rendered on the server and need no script.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def create_app(
     settings: Settings, database: Database, clock: Clock, *, http: httpx.AsyncClient | None = None
 ) -> Starlette:
     """Return the dashboard app; `http` (else one made at start-up) talks to Discord."""
-    from bot.web import pages, signin
+    from bot.web import announce, pages, signin
 
     key = ensure_key_file(settings.web_session_key_file)
     templates = Jinja2Templates(env=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True))
@@ -134,7 +134,7 @@ def create_app(
         cookies=CookieJar(key, timedelta(hours=settings.web_session_hours)),
         limiter=AttemptLimiter(SIGN_IN_ATTEMPTS, SIGN_IN_WINDOW),
         templates=templates,
-        dashboard=Dashboard(database),
+        dashboard=Dashboard(database, clock),
         links=LoginLinks(database, clock),
         participation=ParticipationService(database, clock),
         group_key_secret=hashlib.sha256(b"group-key" + key).digest(),
@@ -153,6 +153,7 @@ def create_app(
     routes = [
         *signin.routes(web),
         *pages.routes(web),
+        *announce.routes(web),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])

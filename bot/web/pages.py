@@ -29,12 +29,12 @@ from bot.services.participation.export import (
 )
 from bot.services.participation.office import previous_month
 from bot.services.participation.report import CHART_FILES, SUMMARY, build_report
-from bot.web import charts
+from bot.web import charts, public
 from bot.web.app import Web, error_page, protected
 
 log = logging.getLogger(__name__)
 
-SORTABLE = ("name", *MONTH_FIGURES, "on_rota", "uncovered", "flags")
+SORTABLE = ("name", *MONTH_FIGURES, "on_rota", "uncovered", "flags", "referral_joins", "tough_debriefs")
 OVERVIEW_COLUMNS = MONTH_FIGURES
 # The group page's table of months, in the order of its header.
 GROUP_COLUMNS = (
@@ -94,7 +94,7 @@ def routes(web: Web) -> list[BaseRoute]:
         )
 
     async def group(request: Request) -> Response:
-        found = await web.group_of_key(request.path_params["key"])
+        found = await web.group_of_key(request.path_params["slug"])
         if found is None:
             return error_page(web, request, 404, "No such group.")
         detail = await web.dashboard.group(found[0], web.clock.now(), name=found[1])
@@ -190,7 +190,8 @@ def routes(web: Web) -> list[BaseRoute]:
 
     return [
         Route("/", protected(web, overview), methods=["GET"]),
-        Route("/groups/{key}", protected(web, group), methods=["GET"]),
+        # A group's address is its public page when listed, else the office's page behind a session (public.py).
+        *public.routes(web, protected(web, group)),
         Route("/downloads", protected(web, downloads_form), methods=["GET"]),
         Route("/downloads", protected(web, download), methods=["POST"]),
         Route("/report", protected(web, report_form), methods=["GET"]),
@@ -264,6 +265,9 @@ def _sort_key(glance: Any, sort: str) -> Any:
         return glance.name.casefold()
     if sort in ("uncovered", "on_rota"):
         return getattr(glance, sort)
+    if sort in ("referral_joins", "tough_debriefs"):
+        value = getattr(glance, sort)
+        return -1 if value is None else value
     if sort == "flags":
         return len(glance.flags)
     value = glance.month.get(sort)

@@ -20,8 +20,12 @@ from tests.e2e.test_participation_privacy import encodings
 from tests.unit.services.test_participation_export import meeting
 from tests.web.conftest import EXACT_ROLE, FACILITATOR_ID, GROUPS, NOW, OFFICE_ROLE, STAFF, VISITOR, WebWorld
 
-PAGES = ["/", "/groups/0123456789abcdef", "/downloads", "/report"]
-FORMS = ["/downloads", "/report", "/logout"]
+PAGES = ["/", "/groups/0123456789abcdef", "/downloads", "/report", "/announcements"]
+FORMS = ["/downloads", "/report", "/logout", "/announcements"]
+SIGN_IN = ["/login", "/auth/discord", "/auth/callback", "/login/link/{token}", "/login/link", "/static"]
+# Open without a session on purpose: the public meeting listing (issue 15). `/groups/{slug}` is a listed group's
+# public page, or else (an office group key) the office's page behind a session, as PAGES checks.
+PUBLIC = ["/meetings.json", "/groups/meetings.json", "/groups/{slug}.ics", "/groups/{slug}.html", "/groups/{slug}"]
 
 
 async def test_every_route_is_refused_without_a_session(world: WebWorld) -> None:
@@ -33,6 +37,13 @@ async def test_every_route_is_refused_without_a_session(world: WebWorld) -> None
         assert answer.status_code == 401, path
     # The sign-in page itself is open, and says how to get in.
     assert "Sign in with Discord" in (await world.client.get("/login")).text
+    # Every route is one of those checked above, sign-in, or public on purpose: a new route must be listed here.
+    paths = {route.path for route in world.app.routes}  # type: ignore[attr-defined]
+    assert paths == {"/", "/downloads", "/report", "/logout", "/announcements", *SIGN_IN, *PUBLIC}
+    for path in ("/meetings.json", "/groups/meetings.json"):
+        answer = await world.client.get(path)
+        assert answer.status_code == 200 and answer.json() == [], path
+        assert SESSION_COOKIE not in answer.headers.get("set-cookie", ""), path
 
 
 async def test_a_post_without_the_csrf_token_is_refused(world: WebWorld) -> None:

@@ -18,13 +18,16 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import String, and_, bindparam, exists, func, or_, select
 from sqlalchemy.sql import Select
 
+from bot.clock import Clock
 from bot.db.engine import Database
 from bot.db.models import GuildConfig, MeetingOccurrence
 from bot.db.models_participation import ParticipationOccurrence as P, ParticipationOffice, ParticipationSettings
 from bot.db.models_rota import RotaAssignment, RotaMember
 from bot.domain.disclosure import DisclosurePolicy
 from bot.domain.states import DutyStatus, OccurrenceState
+from bot.services.office.pairing import Pairing
 from bot.services.participation.common import group_display_name, group_names
+from bot.services.participation.dashboard_network import GroupNetwork, NetworkFigures
 from bot.services.participation.export import ExportRequest, ParticipationExport, Row, SCOPE_GROUP, SCOPE_TOTAL
 from bot.services.participation.feedback import FEEDBACK_QUESTIONS, REFERRAL_QUESTION, column_of
 from bot.services.participation.report import fewer_than
@@ -76,6 +79,8 @@ class GroupGlance:
     next_unconfirmed: bool  # the next meeting has no confirmed facilitator (groups on the rota only)
     on_rota: int = 0  # facilitators active on the group's rota (counted, never named)
     flags: list[str] = field(default_factory=list)
+    referral_joins: int | None = 0  # joins through the group's referral routes in the month (None when suppressed)
+    tough_debriefs: int | None = 0  # facilitators' debriefs answered "tough" in the month (None when suppressed)
 
     @property
     def needs_call(self) -> bool:
@@ -91,6 +96,8 @@ class Overview:
     months: list[str]
     groups: list[GroupGlance]
     policy: DisclosurePolicy
+    pairs: list[Pairing] = field(default_factory=list)  # mentoring pairings running now
+    milestones: list[tuple[str, str]] = field(default_factory=list)  # (group, milestone) reached in the month
 
 
 @dataclass
@@ -119,14 +126,17 @@ class GroupDetail:
     uncovered: int
     referrals: list[tuple[str, str]]  # (source, newcomers as shown)
     policy: DisclosurePolicy
+    network: GroupNetwork | None = None  # referral routes, debriefs, milestones and pairings (with a clock)
 
 
 class Dashboard:
     """Read the dashboard's figures through the export's protected rows and the rota's tables."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, clock: Clock | None = None) -> None:
         self._db = database
         self._export = ParticipationExport(database)
+        # The network's figures come from services that take a clock; without one the pages show the export's only.
+        self._network = None if clock is None else NetworkFigures(database, clock)
 
     async def known_groups(self) -> dict[int, str]:
         """Return every group the bot knows (configured, or with meetings counted), by id, with its name."""
@@ -169,6 +179,9 @@ class Dashboard:
         missed = await self._missed_in_a_row(now.date())
         unconfirmed = await self._next_unconfirmed(now)
         on_rota = await self._on_rota()
+        network = None
+        if self._network is not None:
+            network = await self._network.month(month_start(month), month_end(month), now, policy)
         groups = []
         for guild_id, name in names.items():
             rows = published.get(guild_id, {})
@@ -187,9 +200,21 @@ class Dashboard:
                 on_rota.get(guild_id, 0),
             )
             glance.flags = _flags(glance)
+            if network is not None:
+                glance.referral_joins = network.referral_joins.get(guild_id, 0)
+                glance.tough_debriefs = network.tough_debriefs.get(guild_id, 0)
+                glance.flags += network.flags.get(guild_id, [])
             groups.append(glance)
         groups.sort(key=lambda glance: glance.name.casefold())
-        return Overview(months[-1], months, groups, policy)
+        overview = Overview(months[-1], months, groups, policy)
+        if network is not None:
+            overview.pairs = network.pairs
+            overview.milestones = [
+                (names.get(reached.guild_id) or group_display_name(reached.guild_id, None, None), reached.summary)
+                for reached in network.milestones
+                if reached.guild_id in names
+            ]
+        return overview
 
     async def group(
         self, guild_id: int, now: datetime, policy: DisclosurePolicy | None = None, *, name: str | None = None
@@ -236,7 +261,10 @@ class Dashboard:
         duties, covers, escalations, uncovered = await self._rota_health(guild_id, now)
         if name is None:
             name = await self.group_name(guild_id) or group_display_name(guild_id, None, None)
-        return GroupDetail(guild_id, name, months, history, duties, covers, escalations, uncovered, referrals, policy)
+        detail = GroupDetail(guild_id, name, months, history, duties, covers, escalations, uncovered, referrals, policy)
+        if self._network is not None:
+            detail.network = await self._network.group(guild_id, first, month_end(today), policy)
+        return detail
 
     async def _small_referrals(self, guild_id: int, start: date, end: date, policy: DisclosurePolicy) -> set[str]:
         """Return the referral columns whose exact total is 1 to threshold-1 (read to say so, never shown)."""
