@@ -15,7 +15,6 @@ from discord import app_commands
 
 from bot.errors import InvalidInputError
 from bot.services.referral.listing import ListingService
-from bot.services.referral.poster import make_poster
 from bot.services.referral.routes import active_routes, route_by_name
 from cogs.shared import coordinator_guild, defer_when_slow, follow_up, require_coordinator
 
@@ -75,6 +74,10 @@ class PublicityCommands(_CommandsBase):
         defer_when_slow(interaction)
         name = interaction.guild.name if interaction.guild is not None else None
         listing = await ListingService(self.bot.database, self.bot.clock).get(gid)
+        # Imported here: the PDF stack (fpdf2, Pillow, fontTools) costs the bot about 33 MB from start-up for
+        # a command used a few times a year.
+        from bot.services.referral.poster import make_poster
+
         made = await make_poster(
             self.bot.database,
             self.bot.clock,

@@ -259,6 +259,8 @@ async def test_a_failing_or_slow_pick_list_offers_nothing_in_time_and_logs_no_on
     began = time.monotonic()
     assert await typing(sandbox, group, group.facilitator, "meeting cancel", "meeting") == []
     assert time.monotonic() - began < 3.0  # answered (with nothing) before Discord's deadline
-    logged = "\n".join(record.getMessage() for record in caplog.records)
+    # The bot's own log lines (asyncio's slow-callback warnings, on a busy machine, print whatever the loop ran).
+    ours = [record for record in caplog.records if record.name.split(".")[0] in ("bot", "cogs")]
+    logged = "\n".join(record.getMessage() for record in ours)
     assert "failed in guild" in logged and "took too long" in logged
     assert str(group.facilitator.user.id) not in logged
