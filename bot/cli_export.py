@@ -185,7 +185,8 @@ def _office(ctx: typer.Context, action: Callable[[OfficeService], Awaitable[T]])
 async def _export(url: str, request: ExportRequest, fmt: str, handle: TextIO) -> int:
     from bot.clock import SystemClock
     from bot.db.engine import Database
-    from bot.services.participation.export import ParticipationExport, metadata, write_csv, write_json
+    from bot.services.participation.export import ParticipationExport, metadata
+    from bot.services.participation.export_files import write_csv, write_json
     from bot.services.participation.service import ParticipationService
 
     database = Database(url)

@@ -15,7 +15,8 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.services.participation.export import ExportRequest, ParticipationExport, metadata, write_csv
+from bot.services.participation.export import ExportRequest, ParticipationExport, metadata
+from bot.services.participation.export_files import write_csv
 from bot.services.participation.report import build_report
 from bot.settings import Settings
 from tests.fixtures.bot import BotHarness, Group, build_group, configure

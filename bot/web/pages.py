@@ -19,14 +19,8 @@ from starlette.routing import BaseRoute, Route
 
 from bot.domain.disclosure import DisclosurePolicy, NOT_FOR_PUBLICATION
 from bot.services.participation.dashboard import MONTH_FIGURES, month_start
-from bot.services.participation.export import (
-    ExportRequest,
-    GROUPINGS,
-    ParticipationExport,
-    metadata,
-    write_csv,
-    write_json,
-)
+from bot.services.participation.export import ExportRequest, GROUPINGS, ParticipationExport, metadata
+from bot.services.participation.export_files import write_csv, write_json
 from bot.services.participation.office import previous_month
 from bot.services.participation.report import CHART_FILES, SUMMARY, build_report
 from bot.web import charts, public

@@ -20,7 +20,8 @@ from sqlalchemy import select
 from bot.db.models_participation import ParticipationMark, ParticipationOccurrence
 from bot.domain.disclosure import DisclosurePolicy
 from bot.services.care.debrief import figures_line, figures_markdown
-from bot.services.participation.export import ExportRequest, ParticipationExport, metadata, write_csv, write_json
+from bot.services.participation.export import ExportRequest, ParticipationExport, metadata
+from bot.services.participation.export_files import write_csv, write_json
 from bot.services.participation.report import build_report
 from bot.services.participation.service import optout_key_path
 from bot.services.referral.counts import (

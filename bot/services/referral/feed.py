@@ -16,16 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from sqlalchemy import select
 
 from bot.clock import Clock
 from bot.db.engine import Database
-from bot.db.models import GuildConfig, MeetingOccurrence, MeetingSchedule
+from bot.db.models import GuildConfig
 from bot.domain.guild import DEFAULT_CRISIS_TEXT
 from bot.domain.ics import IcsEvent, build_calendar
 from bot.domain.meeting_times_text import SeriesTimes, next_dates_text, public_text, series_text
 from bot.domain.recurrence import Occurrence, ScheduleRule, next_occurrences, repeat_of
-from bot.domain.states import OccurrenceState
+from bot.services.meetings.calendar import active_series
 from bot.services.referral.listing import ListingService, ListingView
 
 log = logging.getLogger(__name__)
@@ -98,40 +97,14 @@ class PublicSeries:
 
 async def public_series(database: Database, guild_id: int) -> list[PublicSeries]:
     """Return the group's active meeting series with their cancelled dates, in the order they were made."""
-    found: list[PublicSeries] = []
     async with database.session() as session:
-        schedules = (
-            await session.scalars(
-                select(MeetingSchedule)
-                .where(MeetingSchedule.guild_id == guild_id, MeetingSchedule.active)
-                .order_by(MeetingSchedule.id)
-            )
-        ).all()
-        for schedule in schedules:
-            cancelled = (
-                await session.scalars(
-                    select(MeetingOccurrence.local_start).where(
-                        MeetingOccurrence.schedule_id == schedule.id,
-                        MeetingOccurrence.state == OccurrenceState.CANCELLED,
-                    )
-                )
-            ).all()
-            rule = ScheduleRule(
-                schedule.rrule,
-                schedule.timezone,
-                datetime.fromisoformat(schedule.dtstart_local),
-                tuple(datetime.fromisoformat(local) for local in cancelled),
-            )
-            found.append(
-                PublicSeries(
-                    schedule.id,
-                    schedule.title,
-                    rule,
-                    timedelta(minutes=schedule.duration_minutes),
-                    schedule.updated_at,
-                )
-            )
-    return found
+        series = await active_series(session, guild_id)
+    return [
+        PublicSeries(
+            schedule.id, schedule.title, rule, timedelta(minutes=schedule.duration_minutes), schedule.updated_at
+        )
+        for schedule, rule in series
+    ]
 
 
 def next_meetings(series: list[PublicSeries], now: datetime, count: int) -> list[tuple[PublicSeries, Occurrence]]:

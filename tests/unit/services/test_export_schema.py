@@ -19,15 +19,8 @@ import pytest
 from bot.db.engine import Database
 from bot.db.models_participation import ParticipationOccurrence
 from bot.domain.disclosure import DisclosurePolicy
-from bot.services.participation.export import (
-    ExportRequest,
-    GROUPINGS,
-    ParticipationExport,
-    PublishedRows,
-    metadata,
-    write_csv,
-    write_json,
-)
+from bot.services.participation.export import ExportRequest, GROUPINGS, ParticipationExport, PublishedRows, metadata
+from bot.services.participation.export_files import write_csv, write_json
 
 DATA_DICTIONARY = Path(__file__).resolve().parents[3] / "docs" / "DATA_DICTIONARY.md"
 GENERATED = datetime(2026, 12, 31, 9, 0, tzinfo=UTC)

@@ -24,9 +24,8 @@ from bot.services.participation.export import (
     SCOPE_TOTAL,
     columns,
     metadata,
-    write_csv,
-    write_json,
 )
+from bot.services.participation.export_files import write_csv, write_json
 from bot.services.participation.report import CHART_FILES, SUMMARY, build_report
 
 GENERATED = datetime(2026, 12, 31, 9, 0, tzinfo=UTC)

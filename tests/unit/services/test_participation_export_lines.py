@@ -11,7 +11,8 @@ import pytest
 
 from bot.db.models_participation import FEEDBACK_COLUMNS, ParticipationOccurrence
 from bot.domain.disclosure import DisclosurePolicy
-from bot.services.participation.export import ExportRequest, GROUPINGS, ParticipationExport, Row, write_csv
+from bot.services.participation.export import ExportRequest, GROUPINGS, ParticipationExport, Row
+from bot.services.participation.export_files import write_csv
 from bot.services.participation.export_sql import CSV_QUOTED
 
 FIRST, LAST = date(2026, 11, 20), date(2026, 12, 31)

@@ -31,9 +31,8 @@ from bot.services.participation.export import (
     ParticipationExport,
     columns,
     metadata,
-    write_csv,
-    write_json,
 )
+from bot.services.participation.export_files import write_csv, write_json
 
 GENERATED = datetime(2027, 2, 1, 9, 0, tzinfo=UTC)
 FIRST, LAST = date(2026, 11, 20), date(2027, 1, 20)  # across a month, an ISO year and a calendar year
