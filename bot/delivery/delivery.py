@@ -72,11 +72,15 @@ class Delivery:
             try:
                 await self.bot.services.meetings.tick()
                 await self.bot.services.rota_timers.tick()
-                await self.bot.services.care.debriefs.tick()
                 await self.flush()
             except Exception:
                 # A timer has no user to apologise to: log it; the next wake-up retries what is still due.
                 log.exception("Running due meeting steps failed.")
+            try:
+                # After the flush: forgetting who a debrief asked posts nothing, and members wait for nothing on it.
+                await self.bot.services.care.debriefs.tick()
+            except Exception:
+                log.exception("Forgetting the facilitators of unanswered debriefs failed.")
             try:
                 # Numbers only, read from Discord; on its own so a failure here holds nothing else up.
                 await referral.read_due_counts(self)

@@ -13,27 +13,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain.recurrence import WEEKDAY_NAMES
+from bot.domain.when import MONTH_NAMES
+
 # Discord's limits for autocomplete: at most 25 choices, each name 1-100 characters.
 MAX_PICKS = 25
 MAX_NAME = 100
 SEPARATOR = " · "
 ELLIPSIS = "…"
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 # A clock time (`19:00`, `7:30pm`, `7pm`) is one word, so that `20:00` does not find a meeting in 2026.
 _WORD = re.compile(r"\d{1,2}:\d{2}(?:am|pm)?|\d+(?:am|pm)|\w+")
 
@@ -56,7 +44,7 @@ def when_text(starts_at: datetime, zone: ZoneInfo, today: date) -> str:
     """Return a start as the group's wall time, e.g. `Tue 8 Dec, 19:00` (with the year when it is not this one)."""
     local = starts_at.astimezone(zone)
     year = f" {local.year}" if local.year != today.year else ""
-    return f"{WEEKDAYS[local.weekday()][:3]} {local.day} {MONTHS[local.month - 1][:3]}{year}, {local:%H:%M}"
+    return f"{WEEKDAY_NAMES[local.weekday()][:3]} {local.day} {MONTH_NAMES[local.month - 1][:3]}{year}, {local:%H:%M}"
 
 
 def when_words(starts_at: datetime, zone: ZoneInfo, today: date) -> set[str]:
@@ -65,8 +53,8 @@ def when_words(starts_at: datetime, zone: ZoneInfo, today: date) -> set[str]:
     hour12 = local.hour % 12 or 12
     half = "am" if local.hour < 12 else "pm"
     forms = [
-        WEEKDAYS[local.weekday()],
-        MONTHS[local.month - 1],
+        WEEKDAY_NAMES[local.weekday()],
+        MONTH_NAMES[local.month - 1],
         local.date().isoformat(),
         f"{local.day:02d}/{local.month:02d}",
         f"{local:%H:%M}",

@@ -30,19 +30,9 @@ log = logging.getLogger(__name__)
 
 SORTABLE = ("name", *MONTH_FIGURES, "on_rota", "uncovered", "flags", "referral_joins", "tough_debriefs")
 OVERVIEW_COLUMNS = MONTH_FIGURES
-# The group page's table of months, in the order of its header.
-GROUP_COLUMNS = (
-    "meetings",
-    "meetings_held",
-    "missed_no_facilitator",
-    "missed_bot_down",
-    "missed_cancelled",
-    "missed_other",
-    "attendees",
-    "new_attendees",
-    "returning_attendees",
-    "helpful_mean",
-)
+# The group page's table of months, in the order of its header: the dashboard's monthly figures but the facilitators'
+# summed turns (the page shows its rota health instead).
+GROUP_COLUMNS = tuple(name for name in MONTH_FIGURES if name != "facilitators")
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
