@@ -207,7 +207,9 @@ async def test_no_welcome_anywhere_is_logged_and_nothing_breaks(
         server = await join_empty_server(sandbox, owner=owner)
         await sandbox.wait_until(lambda: "Could not welcome" in caplog.text, what="the log line")
     assert not sandbox.dms(owner)
-    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # The bot's own records: asyncio may report, whenever the collector runs, a task an earlier test left behind.
+    ours = [r for r in caplog.records if r.name.split(".")[0] in ("bot", "cogs", "discord")]
+    assert not [r for r in ours if r.levelno >= logging.WARNING]
     # The bot still serves the server.
     server.general = await sandbox.actors.create_channel(server.guild, "general")
     assert "Create what's missing" in str((await start(sandbox, server)).components)
