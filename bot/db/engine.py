@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
+from bot.db.sqlite_driver import one_trip_dbapi
 from bot.db.urls import sqlite_path_of
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class Database:
         # Parameters can hold pseudonyms and ids: keep them out of exception texts that reach the log.
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
+            kwargs["module"] = one_trip_dbapi()
             path = sqlite_path_of(url)
             if path is None:
                 # An in-memory database lives in one connection; share it.
