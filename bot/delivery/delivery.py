@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WAKE_JOB = "meetings:wake"
+# Set for the next meeting's start while a run is busy, so that the meeting opens beside the run's other steps.
+START_JOB = "meetings:start"
 # How soon a step that was due but is still pending (it failed) is tried again.
 FAILED_STEP_RETRY = timedelta(seconds=1)
 # The least time ahead a wake-up is set for, so that it never fires while the run setting it is still going.
@@ -35,6 +37,8 @@ class Delivery:
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._flushing: LaneFlush | None = None
+        # When the run under way began its current pass (None when no run is under way).
+        self._pass_began: datetime | None = None
 
     async def start(self) -> None:
         """Take back a dead predecessor's claims, then deliver what is pending."""
@@ -61,15 +65,25 @@ class Delivery:
 
     async def run_due(self) -> None:
         """Let the runner do what is due and deliver the results, again while more falls due; set the next wake-up."""
+        try:
+            await self._run_due()
+        finally:
+            self._pass_began = None
+
+    async def _run_due(self) -> None:
         recheck_edge = True
         while True:
-            started = self.bot.clock.now()
+            started = self._pass_began = self.bot.clock.now()
             try:
                 # First and on its own: a member's call for help must escalate even if another timer keeps failing.
                 await self.bot.services.alerts.tick()
             except Exception:
                 log.exception("Escalating alerts failed.")
             try:
+                # Members are waiting for a meeting that starts now: open it before anything else that is due
+                # (reminders, phase timers, the rota), whose posts follow in the second flush.
+                self._arm_start(await self.bot.services.meetings.start_due())
+                await self.flush()
                 await self.bot.services.meetings.tick()
                 await self.bot.services.rota_timers.tick()
                 await self.flush()
@@ -128,6 +142,28 @@ class Delivery:
             # A little ahead at least, so that the job never fires while this run is still finishing (see above).
             self.bot.scheduler.schedule_at(WAKE_JOB, max(when, now + WAKE_AHEAD), self._wake)
 
+    def _arm_start(self, when: datetime | None) -> None:
+        """Arrange for the meeting starting at `when` to open even if a run is still busy then."""
+        if when is None:
+            self.bot.scheduler.cancel(START_JOB)
+        else:
+            self.bot.scheduler.schedule_at(START_JOB, when, self._start_meanwhile, when)
+
+    async def _start_meanwhile(self, when: datetime) -> None:
+        """Open the meetings due at `when` beside a run busy since before then; else leave them to the wake-up."""
+        began = self._pass_began
+        if began is None or began >= when:
+            # No run, or one whose pass began after the start and does the starts first: the wake-up job, set for
+            # this instant too, opens the meeting without two claims racing for it.
+            return
+        try:
+            self._arm_start(await self.bot.services.meetings.start_due())
+            # Joins the run's flush if one is under way (see `flush`), else delivers the openings at once.
+            await self.flush()
+        except Exception:
+            # The run under way, or the next wake-up, finds the meeting still due and tries again.
+            log.exception("Opening a meeting beside a busy run failed.")
+
     async def _wake(self) -> None:
         """Run what is due; a meeting falling due meanwhile is claimed by the flush under way (see `flush`)."""
         # Awaited, not started in the background: concurrent runs of the timers let a killed and restarted bot
@@ -136,6 +172,10 @@ class Delivery:
 
     async def flush(self) -> int:
         """Deliver every claimable outbox item, each meeting's in order; return how many were delivered."""
+        # Delivering needs the gateway's list of guilds (a scheduled event is made through its guild), which
+        # arrives after start-up: before it, a step would fail for good. Timers and claims on the database do not
+        # wait for it, only delivery.
+        await self.bot.wait_until_ready()
         flushing = self._flushing
         if flushing is not None and flushing.wake():
             # The flush under way claims the new items beside its busy lanes; like any flush, return once delivered.

@@ -24,6 +24,9 @@ LANES_AT_ONCE = 32
 # global limit.
 CLAIMED_AHEAD = 500
 
+# Items claimed in one go (one transaction).
+CLAIM_BATCH = 50
+
 LaneKey = int | tuple[str, int]
 Deliver = Callable[[OutboxItem], Awaitable[bool]]
 
@@ -43,6 +46,7 @@ class LaneFlush:
         *,
         lanes_at_once: int = LANES_AT_ONCE,
         claimed_ahead: int = CLAIMED_AHEAD,
+        batch: int = CLAIM_BATCH,
     ) -> None:
         self._outbox = outbox
         # Returns False for a failure worth retrying (the item is pending again), True when the item is done with.
@@ -51,6 +55,7 @@ class LaneFlush:
         self._blocked: set[LaneKey] = set()
         self._lanes: set[asyncio.Task[None]] = set()
         self._room = asyncio.Semaphore(claimed_ahead)
+        self._batch = batch
         self._at_once = asyncio.Semaphore(lanes_at_once)
         # Set when new items may be claimable (a meeting fell due while lanes are busy): claim again at once instead
         # of when a lane finishes, so a meeting due during another's opening is not held up by it.
@@ -90,31 +95,36 @@ class LaneFlush:
         # take the same items back again and again (other lanes' items wait for the next wake-up, a few seconds).
         while not self._blocked:
             self._more.clear()  # before claiming: a wake-up from now on means something new to claim
-            items = await self._outbox.claim_batch()
-            if not items:
-                busy = [lane for lane in self._lanes if not lane.done()]
-                if not busy:
-                    self._claiming = False
-                    return
-                # What is left may wait behind steps still in a lane (a meeting's later steps are not claimed while
-                # an earlier one is out): claim again once a lane is done, or at once when woken.
-                woken = asyncio.create_task(self._more.wait())
-                try:
-                    await asyncio.wait([*busy, woken], return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    woken.cancel()
+            items = await self._outbox.claim_batch(self._batch)
+            await self._queue(items)
+            if len(items) == self._batch:
+                continue  # more may be claimable now
+            # Everything claimable was claimed. What becomes claimable next (a lane's later step, a meeting falling
+            # due) comes with a lane finishing or a wake-up: claiming again at once would find nothing, and would
+            # compete with the first deliveries for the database.
+            busy = [lane for lane in self._lanes if not lane.done()]
+            if not busy:
+                self._claiming = False
+                return
+            woken = asyncio.create_task(self._more.wait())
+            try:
+                await asyncio.wait([*busy, woken], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                woken.cancel()
+
+    async def _queue(self, items: list[OutboxItem]) -> None:
+        """Put claimed items in their lanes, starting a lane for a key that has none."""
+        for item in items:
+            await self._room.acquire()
+            key = lane_of(item)
+            queue = self._queues.get(key)
+            if queue is not None:
+                queue.append(item)
                 continue
-            for item in items:
-                await self._room.acquire()
-                key = lane_of(item)
-                queue = self._queues.get(key)
-                if queue is not None:
-                    queue.append(item)
-                    continue
-                queue = self._queues[key] = deque([item])
-                lane = asyncio.create_task(self._lane(key, queue))
-                self._lanes.add(lane)
-                lane.add_done_callback(self._lanes.discard)
+            queue = self._queues[key] = deque([item])
+            lane = asyncio.create_task(self._lane(key, queue))
+            self._lanes.add(lane)
+            lane.add_done_callback(self._lanes.discard)
 
     async def _lane(self, key: LaneKey, queue: deque[OutboxItem]) -> None:
         async with self._at_once:

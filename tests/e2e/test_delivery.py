@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.delivery.delivery import WAKE_JOB
+from bot.delivery.delivery import START_JOB, WAKE_JOB
 from tests.e2e.test_meetings import START, schedule_tuesday
 from tests.fixtures.bot import BotHarness, Group, build_group, configure
 from tests.sandbox import rest
@@ -126,6 +126,66 @@ async def test_a_step_reported_due_at_every_look_is_retried_a_second_later_not_i
     await run_due(harness)
     assert runs <= 2
     assert wake_at(harness) == harness.clock.now() + timedelta(seconds=1)
+
+
+async def test_a_meeting_due_opens_before_the_runs_other_steps(
+    sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Members wait on the opening; reminders, phase timers and the rota follow it in the same wake-up.
+    await scheduled(sandbox, group, harness)
+    assert harness.bot is not None
+    tick = harness.bot.services.meetings.tick
+    seen: list[tuple[datetime, bool]] = []
+
+    async def watching_tick() -> None:
+        seen.append((harness.clock.now(), opened(sandbox, group)))
+        await tick()
+
+    monkeypatch.setattr(harness.bot.services.meetings, "tick", watching_tick)
+    await harness.advance_to(START)
+    assert (START, True) in seen, seen
+    assert_opened_once_in_order(sandbox, group)
+
+
+async def test_a_meeting_falling_due_while_a_run_is_busy_opens_beside_it(
+    sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await scheduled(sandbox, group, harness)
+    assert harness.bot is not None and harness.scheduler is not None
+    scheduler = harness.scheduler
+    rota_tick = harness.bot.services.rota_timers.tick
+    during: list[bool] = []
+
+    async def busy_rota_tick() -> None:
+        await rota_tick()
+        if not during:
+            # The run is still busy with the rota when the meeting's start passes: its start job fires meanwhile,
+            # as APScheduler runs a job beside another job that is still running.
+            harness.clock.set(START + timedelta(milliseconds=100))
+            when, job, args = scheduler.jobs.pop(START_JOB)
+            assert when == START
+            await job(*args)  # type: ignore[operator]
+            during.append(opened(sandbox, group))
+
+    monkeypatch.setattr(harness.bot.services.rota_timers, "tick", busy_rota_tick)
+    harness.clock.set(START - timedelta(milliseconds=200))
+    await run_due(harness)
+    assert during == [True]  # opened while the run was still inside the rota's tick
+    assert_opened_once_in_order(sandbox, group)
+
+
+async def test_the_start_job_leaves_a_meeting_to_the_wake_up_when_no_run_is_busy(
+    sandbox: Sandbox, group: Group, harness: BotHarness
+) -> None:
+    await scheduled(sandbox, group, harness)
+    assert harness.scheduler is not None
+    harness.clock.set(START)
+    _when, job, args = harness.scheduler.jobs.pop(START_JOB)
+    await job(*args)  # type: ignore[operator]
+    await harness.idle()
+    assert not threads(group)  # not started twice over: the wake-up set for the same instant does it
+    await harness.advance_to(START)
+    assert_opened_once_in_order(sandbox, group)
 
 
 # --- delivering several meetings at once -------------------------------------------------------------------------

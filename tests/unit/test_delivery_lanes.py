@@ -92,7 +92,9 @@ def per_lane(delivered: list[OutboxItem]) -> dict[object, list[int]]:
 async def test_every_item_is_delivered_once_each_lane_in_order_within_the_limits() -> None:
     outbox = MemoryOutbox(items(meetings=20, steps=4, guild_items=6))
     discord = Discord(outbox)
-    flush = LaneFlush(cast(OutboxService, outbox), discord.deliver, lanes_at_once=4, claimed_ahead=8)
+    flush = LaneFlush(
+        cast(OutboxService, outbox), discord.deliver, lanes_at_once=4, claimed_ahead=8, batch=outbox.batch
+    )
     assert await flush.run() == len(outbox.items)
     assert sorted(item.id for item in discord.delivered) == [item.id for item in outbox.items]
     assert all(ids == sorted(ids) for ids in per_lane(discord.delivered).values())
@@ -105,7 +107,7 @@ async def test_steps_claimable_only_once_a_lane_is_done_are_claimed_in_the_same_
     # One meeting's four steps span batches: its later ones are not claimable while an earlier one is out.
     outbox = MemoryOutbox(items(meetings=1, steps=4), batch=2)
     discord = Discord(outbox)
-    assert await LaneFlush(cast(OutboxService, outbox), discord.deliver).run() == 4
+    assert await LaneFlush(cast(OutboxService, outbox), discord.deliver, batch=outbox.batch).run() == 4
     assert [item.id for item in discord.delivered] == [1, 2, 3, 4]
 
 
@@ -113,13 +115,13 @@ async def test_a_failure_holds_back_only_its_own_lane_untried_and_is_not_retried
     outbox = MemoryOutbox(items(meetings=3, steps=3), batch=50)
     first_of_second_meeting = 2
     discord = Discord(outbox, failing={first_of_second_meeting})
-    delivered = await LaneFlush(cast(OutboxService, outbox), discord.deliver).run()
+    delivered = await LaneFlush(cast(OutboxService, outbox), discord.deliver, batch=outbox.batch).run()
     held = [item.id for item in outbox.items if item.occurrence_id == 101]
     assert delivered == 6 and all(outbox.states[i] == "pending" for i in held)
     assert outbox.attempts[first_of_second_meeting] == 1 and all(outbox.attempts[i] == 0 for i in held[1:])
     assert discord.tried.count(first_of_second_meeting) == 1 and not set(held[1:]) & set(discord.tried)
     # The next flush delivers the held meeting's steps, still in order.
-    await LaneFlush(cast(OutboxService, outbox), discord.deliver).run()
+    await LaneFlush(cast(OutboxService, outbox), discord.deliver, batch=outbox.batch).run()
     assert per_lane(discord.delivered)[101] == held
 
 
@@ -132,7 +134,7 @@ async def test_an_unexpected_error_stops_only_its_own_lane() -> None:
             raise RuntimeError("a bug")
         return await discord.deliver(item)
 
-    assert await LaneFlush(cast(OutboxService, outbox), deliver).run() == 2
+    assert await LaneFlush(cast(OutboxService, outbox), deliver, batch=outbox.batch).run() == 2
     assert [item.occurrence_id for item in discord.delivered] == [101, 101]
     assert outbox.states[1] == "sending" and outbox.states[3] == "pending"  # retried when the claim's lease expires
 
@@ -146,7 +148,7 @@ async def test_a_cancelled_flush_leaves_no_lane_running() -> None:
         await asyncio.Event().wait()
         return True
 
-    flush = asyncio.create_task(LaneFlush(cast(OutboxService, outbox), hang).run())
+    flush = asyncio.create_task(LaneFlush(cast(OutboxService, outbox), hang, batch=outbox.batch).run())
     await started.wait()
     before = asyncio.all_tasks()
     flush.cancel()
@@ -167,7 +169,7 @@ async def test_a_meeting_due_while_another_is_delivering_is_claimed_at_once_when
         delivered.append(item.id)
         return True
 
-    flush = LaneFlush(cast(OutboxService, outbox), deliver)
+    flush = LaneFlush(cast(OutboxService, outbox), deliver, batch=outbox.batch)
     running = asyncio.create_task(flush.run())
     for _ in range(5):
         await asyncio.sleep(0)
@@ -182,3 +184,12 @@ async def test_a_meeting_due_while_another_is_delivering_is_claimed_at_once_when
     release_slow.set()
     assert await running == 2
     assert not flush.wake()  # finished: a new flush must be started instead
+
+
+async def test_a_batch_smaller_than_the_limit_is_not_followed_by_a_claim_that_finds_nothing() -> None:
+    # Everything claimable came in the first batch: the next claim waits for a lane to finish (its later steps
+    # might then be claimable), instead of competing with the first delivery for the database at once.
+    outbox = MemoryOutbox(items(meetings=2, steps=2), batch=5)
+    discord = Discord(outbox)
+    assert await LaneFlush(cast(OutboxService, outbox), discord.deliver, batch=outbox.batch).run() == 4
+    assert outbox.claims == 2  # the batch, then one claim after the lanes finished, which found nothing

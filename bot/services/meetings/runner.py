@@ -88,6 +88,19 @@ class MeetingRunner:
         await self._start_due(now)
         await self._run_timers(now)
 
+    async def start_due(self) -> datetime | None:
+        """Start (or record missed) every meeting whose start is due now; return the next start after now."""
+        now = self._clock.now()
+        await self._start_due(now)
+        async with self._db.session() as session:
+            return await session.scalar(
+                select(func.min(MeetingOccurrence.starts_at)).where(
+                    MeetingOccurrence.state == OccurrenceState.SCHEDULED,
+                    MeetingOccurrence.starts_at > now,
+                    in_scope(MeetingOccurrence.guild_id, self.scope),
+                )
+            )
+
     async def next_due(self) -> datetime | None:
         """Return the earliest instant at which `tick` has something to do."""
         async with self._db.session() as session:
