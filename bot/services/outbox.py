@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -109,25 +109,36 @@ class OutboxService:
                     .limit(limit)
                 )
             ).all()
-            claimed: list[OutboxItem] = []
-            for row in candidates:
-                won = await session.execute(
-                    update(Outbox)
-                    .where(Outbox.id == row.id, Outbox.state == row.state, Outbox.attempts == row.attempts)
-                    .values(state=OutboxState.SENDING, claimed_at=now, attempts=row.attempts + 1)
-                )
-                if rowcount(won) == 1:
-                    claimed.append(
-                        OutboxItem(
-                            row.id,
-                            row.guild_id,
-                            row.occurrence_id,
-                            row.kind,
-                            json.loads(row.payload),
-                            attempts=row.attempts,  # this claim included: the UPDATE above synchronised the row
-                            checkpoint=row.result_id,
-                        )
+            if not candidates:
+                return []
+            # One UPDATE for the batch, each row claimed only if it is still as read (state and attempts): a row
+            # another process claimed meanwhile no longer matches, so each item is claimed by exactly one process.
+            # On PostgreSQL a row locked by a concurrent claim is re-checked against this condition once it commits.
+            as_read = [(row.id, row.state, row.attempts) for row in candidates]
+            won = set(
+                (
+                    await session.scalars(
+                        update(Outbox)
+                        .where(tuple_(Outbox.id, Outbox.state, Outbox.attempts).in_(as_read))
+                        .values(state=OutboxState.SENDING, claimed_at=now, attempts=Outbox.attempts + 1)
+                        .returning(Outbox.id)
+                        .execution_options(synchronize_session=False)
                     )
+                ).all()
+            )
+            claimed = [
+                OutboxItem(
+                    row.id,
+                    row.guild_id,
+                    row.occurrence_id,
+                    row.kind,
+                    json.loads(row.payload),
+                    attempts=row.attempts + 1,  # this claim included
+                    checkpoint=row.result_id,
+                )
+                for row in candidates
+                if row.id in won
+            ]
             return claimed
 
     async def release(self, item_id: int) -> None:
