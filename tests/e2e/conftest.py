@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
+from aiohttp import BodyPartReader
 
 from bot.client import SmartBot
 from bot.logging_setup import PAYLOAD_LOGGERS, QUIET_LOGGERS, configure_logging
@@ -63,3 +64,19 @@ def app_logging() -> Iterator[None]:
     root.handlers[:], root.level = saved[0], saved[1]
     for name, level in saved[2].items():
         logging.getLogger(name).setLevel(level)
+
+
+@pytest.fixture
+def uploads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """Keep the bytes of each file the bot uploads, by name (the sandbox itself keeps only their size)."""
+    kept: dict[str, bytes] = {}
+    read: Callable[..., Awaitable[bytes]] = BodyPartReader.read
+
+    async def keeping(self: BodyPartReader, *, decode: bool = False) -> bytes:
+        data = await read(self, decode=decode)
+        if self.filename:
+            kept[self.filename] = bytes(data)
+        return data
+
+    monkeypatch.setattr(BodyPartReader, "read", keeping)
+    return kept

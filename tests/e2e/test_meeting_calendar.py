@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import icalendar
 import pytest
 import recurring_ical_events
-from aiohttp import BodyPartReader
 from sqlalchemy import select
 
 from bot.db.models import Base, MeetingOccurrence
@@ -23,22 +21,6 @@ pytestmark = pytest.mark.e2e
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # the harness's clock
 FILENAME = "smart-online-group-meetings.ics"
-
-
-@pytest.fixture
-def uploads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
-    """Keep the bytes of each file the bot uploads, by name (the sandbox itself keeps only their size)."""
-    kept: dict[str, bytes] = {}
-    read: Callable[..., Awaitable[bytes]] = BodyPartReader.read
-
-    async def keeping(self: BodyPartReader, *, decode: bool = False) -> bytes:
-        data = await read(self, decode=decode)
-        if self.filename:
-            kept[self.filename] = bytes(data)
-        return data
-
-    monkeypatch.setattr(BodyPartReader, "read", keeping)
-    return kept
 
 
 async def schedule(sandbox: Sandbox, group: Group, **options: object) -> None:

@@ -6,10 +6,8 @@ import io
 import json
 import re
 import shutil
-from collections.abc import Awaitable, Callable
 
 import pytest
-from aiohttp import BodyPartReader
 
 from bot.services.referral.feed import meetings_feed, write_feed
 from bot.services.referral.listing import ListingService
@@ -19,22 +17,6 @@ from tests.sandbox.server import Sandbox
 pytestmark = pytest.mark.e2e
 
 ROUTE = "Anytown Alcohol Service"
-
-
-@pytest.fixture
-def uploads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
-    """Keep the bytes of each file the bot uploads, by name (the sandbox itself keeps only their size)."""
-    kept: dict[str, bytes] = {}
-    read: Callable[..., Awaitable[bytes]] = BodyPartReader.read
-
-    async def keeping(self: BodyPartReader, *, decode: bool = False) -> bytes:
-        data = await read(self, decode=decode)
-        if self.filename:
-            kept[self.filename] = bytes(data)
-        return data
-
-    monkeypatch.setattr(BodyPartReader, "read", keeping)
-    return kept
 
 
 async def a_group_with_a_route(sandbox: Sandbox, group: Group, harness: BotHarness) -> str:
