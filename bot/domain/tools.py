@@ -70,6 +70,9 @@ EMBED_COLOUR = 0x2E7D6B
 SHARE_COLOUR = 0x3A6EA5
 LIST_PER_PAGE = 8
 SEARCH_CUTOFF = 0.7
+# A search reads at most this much of what was typed: no name or alias is longer (ALIAS_MAX), and comparing a
+# 6,000-character autocomplete value letter by letter with every key took seconds of the 3 Discord allows.
+SEARCH_QUERY_MAX = 100
 FRONT_MATTER_FENCE = "---"
 CONTENT_FILE_SUFFIX = ".md"
 
@@ -421,7 +424,7 @@ class ToolLibrary:
 
     def search(self, query: str, limit: int = 25) -> list[Tool]:
         """Return up to `limit` tools matching the query best first; typos are forgiven."""
-        wanted = normalise(query)
+        wanted = normalise(query[: SEARCH_QUERY_MAX * 2])[:SEARCH_QUERY_MAX].strip()
         if not wanted:
             return self.all()[:limit]
         ranked: list[tuple[int, float, str, Tool]] = []

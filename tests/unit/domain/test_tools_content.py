@@ -9,6 +9,7 @@ import discord
 import pytest
 from hypothesis import given, settings, strategies as st
 
+import bot.domain.tools as tools_module
 from bot.domain.tool_render import (
     embed_limits_problems,
     modal_limits_problems,
@@ -25,6 +26,7 @@ from bot.domain.tools import (
     MODAL_INPUTS_MAX,
     ProgrammePoint,
     SAFETY_NAME,
+    SEARCH_QUERY_MAX,
     Tool,
     ToolContentError,
     WITHDRAWAL_WARNING,
@@ -390,6 +392,22 @@ def test_search_limits_and_empty_query():
     assert len(LIBRARY.search("", limit=3)) == 3
     assert LIBRARY.search("zzzzqqqq") == []
     assert LIBRARY.find("zzzzqqqq") is None
+
+
+def test_search_reads_no_more_of_a_huge_query_than_any_name_could_match(monkeypatch: pytest.MonkeyPatch):
+    compared: list[str] = []
+    match = tools_module._match
+
+    def recording(query: str, key: str):
+        compared.append(query)
+        return match(query, key)
+
+    monkeypatch.setattr(tools_module, "_match", recording)
+    # A client sends up to 6,000 characters; comparing all of them with every key took seconds.
+    assert LIBRARY.search("hierachy of values " + "x" * 6000)[0].slug == "hierarchy-of-values"
+    assert compared
+    assert max(len(query) for query in compared) <= SEARCH_QUERY_MAX
+    assert LIBRARY.search("!" * 5000 + "urge") == LIBRARY.all()
 
 
 def test_library_is_sorted_and_grouped():
