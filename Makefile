@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_ARGS ?=
-# Test processes: most e2e time is spent waiting on the loopback Discord, so four keep two cores busy.
-TEST_WORKERS ?= 4
+# Test processes, one per CPU: the suite is CPU-bound, and on 2 cores two processes finish it sooner than four
+# (184 s against 205 s, with 302 s of CPU against 375 s); mypy runs beside them in the gaps while a test waits.
+TEST_WORKERS ?= auto
 
 .PHONY: run test lint typecheck pytest demo bench migrate check lock clean
 
@@ -19,7 +20,8 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/python -m bot run
 
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) lint
+	@$(MAKE) --no-print-directory -j2 typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
