@@ -268,6 +268,12 @@ def retry_delay(attempts: int) -> timedelta:
     return min(RETRY_DELAY * (1 << doublings), RETRY_DELAY_CAP)
 
 
+# The lane checks compare each item with the other steps of its lane. Aliased once: making an alias inspects the
+# mapper, and the claim and the delivery's next wake-up build these clauses at every run.
+_OTHER_STEP = aliased(Outbox)
+_EARLIER_STEP = aliased(Outbox)
+
+
 async def _claimable(session: AsyncSession, now: datetime) -> ColumnElement[bool]:
     """Return the WHERE clause of the items a claim may take at `now`."""
     # A pending item is due unless it failed and its back-off runs on; a claimed one once its claim's lease is over.
@@ -277,7 +283,7 @@ async def _claimable(session: AsyncSession, now: datetime) -> ColumnElement[bool
     )
     # A meeting's steps go out in order: nothing of an occurrence is claimed while a step of it is still claimed by
     # someone (say a process that died mid-delivery, until its lease expires).
-    other = aliased(Outbox)
+    other = _OTHER_STEP
     busy = (
         select(other.id)
         .where(
@@ -297,7 +303,7 @@ async def _claimable(session: AsyncSession, now: datetime) -> ColumnElement[bool
 def _waits_in_lane(now: datetime) -> ColumnElement[bool]:
     """Return a clause true of items behind an earlier step of their lane that waits out its back-off."""
     # Lanes as delivery keeps them: an occurrence's steps, or a guild's items that belong to no meeting.
-    earlier = aliased(Outbox)
+    earlier = _EARLIER_STEP
     same_lane = or_(
         earlier.occurrence_id == Outbox.occurrence_id,
         earlier.occurrence_id.is_(None) & Outbox.occurrence_id.is_(None) & (earlier.guild_id == Outbox.guild_id),
