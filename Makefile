@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO_ARGS ?=
 # Test processes, one per CPU: the suite is CPU-bound, and on 2 cores two processes finish it sooner than four
 # (184 s against 205 s, with 302 s of CPU against 375 s); mypy runs beside them in the gaps while a test waits.
-TEST_WORKERS ?= auto
+TEST_WORKERS ?= logical
 
 .PHONY: run test lint typecheck pytest demo bench migrate check lock clean
 
