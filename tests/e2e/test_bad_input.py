@@ -24,7 +24,6 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from hypothesis import HealthCheck, given, settings, strategies as st
-from sqlalchemy import select
 
 import cogs._errors
 from bot.db import models, models_participation, models_rota  # noqa: F401  (the import registers their tables)
@@ -69,6 +68,7 @@ MEMBER_ROLES = (
 )
 # Every table the migrations create (the rota and participation models add theirs to the same metadata).
 TABLES = models.Base.metadata.sorted_tables
+DUMPS = [(table, f'SELECT * FROM "{table.name}"') for table in TABLES]  # noqa: S608  (our own table names)
 # Who types: mostly someone every check lets through, so the input itself is what gets judged.
 PEOPLE = ("admin", "admin", "facilitator", "coordinator", "member")
 ID_OPTIONS = ("meeting", "series")
@@ -326,10 +326,12 @@ def options_for(sweep: Sweep, spec: list[dict[str, Any]]) -> st.SearchStrategy[d
 async def dump(sweep: Sweep) -> dict[str, list[tuple[str, ...]]]:
     """Return every row of every table, as text (what 'nothing written' is checked against)."""
     assert sweep.life.harness.bot is not None
-    async with sweep.life.harness.bot.database.session() as session:
+    # Plain SQL, read as the driver returns it: nothing here needs SQLAlchemy's statement building or type
+    # conversion, which made this dump, taken after every example, 40% of the sweep's time.
+    async with sweep.life.harness.bot.database.engine.connect() as connection:
         return {
-            table.name: sorted(tuple(map(str, row)) for row in (await session.execute(select(table))).all())
-            for table in TABLES
+            table.name: sorted(tuple(map(str, row)) for row in (await connection.exec_driver_sql(sql)).all())
+            for table, sql in DUMPS
         }
 
 
