@@ -7,6 +7,7 @@
 """
 
 import ast
+import functools
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -67,11 +68,17 @@ def private_owner(name: str) -> str | None:
     return None
 
 
+@functools.cache
+def _parsed(source: str) -> ast.Module:
+    """Return the syntax tree of a source; each planted case reads the whole project again, parsed once."""
+    return ast.parse(source)
+
+
 def violations(sources: Mapping[str, tuple[str, bool]]) -> list[str]:
     """Return every broken rule in `sources` (dotted module name -> (source text, is a package's __init__))."""
     found = []
     for module, (source, is_package) in sorted(sources.items()):
-        for line, names in imported(module, ast.parse(source), is_package=is_package):
+        for line, names in imported(module, _parsed(source), is_package=is_package):
             for importers, targets, why in FORBIDDEN:
                 hits = [name for name in names if _within(name, targets)]
                 if hits and _within(module, importers):
