@@ -289,6 +289,23 @@ def test_broken_files_are_each_reported_and_others_still_load(tmp_path):
     assert all(str(problem).startswith(f"{problem.file}: ") for problem in problems)
 
 
+def test_a_folder_read_again_shows_each_edit_and_callers_never_share_a_library(tmp_path):
+    folder = write_folder(tmp_path / "content", {"good-tool.md": minimal_tool("good-tool")})
+    first = load_library(folder)
+    again = load_library(folder)
+    assert first is not again
+    again.problems.append("a caller's own note")
+    assert "a caller's own note" not in load_library(folder).problems
+    # Built once per content, so an edited file, a new file and a removed one are all seen at the next read.
+    assert [tool.name for tool in load_library(folder)] == ["A New Tool"]
+    (folder / "good-tool.md").write_text(minimal_tool("good-tool", name="name: A Better Tool"))
+    assert [tool.name for tool in load_library(folder)] == ["A Better Tool"]
+    (folder / "other-tool.md").write_text(minimal_tool("other-tool", name="name: Another Tool"))
+    assert sorted(tool.slug for tool in load_library(folder)) == ["good-tool", "other-tool"]
+    (folder / "good-tool.md").unlink()
+    assert [tool.slug for tool in load_library(folder)] == ["other-tool"]
+
+
 def test_messages_say_what_is_wrong():
     def problems_of(text: str) -> list[str]:
         with pytest.raises(ToolContentError) as caught:
