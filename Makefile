@@ -7,6 +7,10 @@ DEMO_ARGS ?=
 # Test processes, one per CPU: the suite is CPU-bound, and on 2 cores two processes finish it sooner than four
 # (184 s against 205 s, with 302 s of CPU against 375 s); mypy runs beside them in the gaps while a test waits.
 TEST_WORKERS ?= logical
+# Python caches each module's compiled bytecode where it can; a machine that says otherwise (PYTHONDONTWRITEBYTECODE)
+# would have every test process compile every module it imports again. Installing therefore skips compiling the
+# whole of every package (12 s of the 36 s install): only what is imported is compiled, once, on first import.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test lint typecheck pytest demo bench migrate check lock clean
 
@@ -14,7 +18,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 run: $(STAMP)
