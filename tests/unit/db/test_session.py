@@ -1,6 +1,7 @@
 import pytest
 from sqlalchemy import func, select
 
+from bot.db.engine import Database
 from bot.db.models import AppState, GuildConfig
 
 
@@ -28,3 +29,20 @@ async def test_naive_datetimes_are_refused(database, clock):
     with pytest.raises(Exception, match="naive datetime"):
         async with database.session() as session:
             session.add(AppState(key="k", value="v", updated_at=clock.now().replace(tzinfo=None)))
+
+
+async def test_a_database_opened_again_in_the_process_compiles_no_statement_again(migrated_database_url):
+    # A statement no other test runs, so that the first engine's is the first compilation of it in this process.
+    query = select(AppState.value).where(AppState.key == "k", AppState.value.like("statement-cache-%"))
+    first, again = Database(migrated_database_url), Database(migrated_database_url)
+    try:
+        async with first.engine.connect() as connection:
+            result = await connection.execute(query)
+            assert result.context.cache_hit == result.context.dialect.CACHE_MISS
+        async with again.engine.connect() as connection:
+            result = await connection.execute(query)
+            assert result.context.cache_hit == result.context.dialect.CACHE_HIT
+            assert result.all() == []
+    finally:
+        await first.dispose()
+        await again.dispose()
