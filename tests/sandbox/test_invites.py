@@ -108,7 +108,7 @@ async def test_discord_py_reads_uses_and_only_the_members_intent_hears_joins(
     joined: dict[str, list[int]] = {"plain": [], "members": []}
 
     def client(name: str, intents: discord.Intents) -> discord.Client:
-        made = discord.Client(intents=intents)
+        made = discord.Client(intents=intents, guild_ready_timeout=0.05)
 
         async def on_member_join(member: discord.Member) -> None:
             joined[name].append(member.id)
