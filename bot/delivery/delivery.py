@@ -209,10 +209,13 @@ class Delivery:
         except (TimeoutError, OSError) as exc:
             await self.bot.services.outbox.mark_failed(item.id, f"{type(exc).__name__}", permanent=False)
             return False
-        await self.bot.services.outbox.mark_sent(item.id, result)
+        # The item's sent state and what it made (a meeting's thread, say) are stored together: a crash between the
+        # two would leave a thread its meeting does not know, and the meeting's later posts nowhere to go.
+        record = None
+        if result is not None and item.occurrence_id is not None:
+            record = self.bot.services.meetings.result_recorder(item.occurrence_id, item.kind, result)
+        await self.bot.services.outbox.mark_sent(item.id, result, record=record)
         if result is not None:
-            if item.occurrence_id is not None:
-                await self.bot.services.meetings.record_result(item.occurrence_id, item.kind, result)
             await route_of(item.kind).delivered(self, item, result)
         return True
 

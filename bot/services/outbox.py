@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -205,14 +206,22 @@ class OutboxService:
         async with self._db.session() as session:
             await session.execute(update(Outbox).where(Outbox.id == item_id).values(result_id=checkpoint))
 
-    async def mark_sent(self, item_id: int, result_id: int | None = None) -> None:
-        """Record a delivered item."""
+    async def mark_sent(
+        self,
+        item_id: int,
+        result_id: int | None = None,
+        *,
+        record: Callable[[AsyncSession], Awaitable[None]] | None = None,
+    ) -> None:
+        """Record a delivered item, and with it (in the same transaction) what `record` stores of its result."""
         async with self._db.session() as session:
             await session.execute(
                 update(Outbox)
                 .where(Outbox.id == item_id)
                 .values(state=OutboxState.SENT, sent_at=self._clock.now(), result_id=result_id, error=None)
             )
+            if record is not None:
+                await record(session)
 
     async def mark_failed(self, item_id: int, error: str, *, permanent: bool) -> None:
         """Put an item back for a retry after its back-off, or give up on it (permanent error, too many attempts)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -91,15 +92,20 @@ class MeetingRunner:
     async def start_due(self) -> datetime | None:
         """Start (or record missed) every meeting whose start is due now; return the next start after now."""
         now = self._clock.now()
-        await self._start_due(now)
+        # One read for both: starting the due meetings changes no start after now, and at a start every read
+        # before the meeting's opening post is lateness.
         async with self._db.session() as session:
-            return await session.scalar(
+            ids = await self._due_ids(session, now)
+            upcoming = await session.scalar(
                 select(func.min(MeetingOccurrence.starts_at)).where(
                     MeetingOccurrence.state == OccurrenceState.SCHEDULED,
                     MeetingOccurrence.starts_at > now,
                     in_scope(MeetingOccurrence.guild_id, self.scope),
                 )
             )
+        for occurrence_id in ids:
+            await self._start_one(occurrence_id, now, facilitator_id=None, manual=False)
+        return upcoming
 
     async def next_due(self) -> datetime | None:
         """Return the earliest instant at which `tick` has something to do."""
@@ -108,19 +114,23 @@ class MeetingRunner:
 
     async def _start_due(self, now: datetime) -> None:
         async with self._db.session() as session:
-            ids = (
-                await session.scalars(
-                    select(MeetingOccurrence.id)
-                    .where(
-                        MeetingOccurrence.state == OccurrenceState.SCHEDULED,
-                        MeetingOccurrence.starts_at <= now,
-                        in_scope(MeetingOccurrence.guild_id, self.scope),
-                    )
-                    .order_by(MeetingOccurrence.starts_at)
-                )
-            ).all()
+            ids = await self._due_ids(session, now)
         for occurrence_id in ids:
             await self._start_one(occurrence_id, now, facilitator_id=None, manual=False)
+
+    async def _due_ids(self, session: AsyncSession, now: datetime) -> Sequence[int]:
+        """Return the scheduled meetings whose start is due at `now`, earliest first."""
+        return (
+            await session.scalars(
+                select(MeetingOccurrence.id)
+                .where(
+                    MeetingOccurrence.state == OccurrenceState.SCHEDULED,
+                    MeetingOccurrence.starts_at <= now,
+                    in_scope(MeetingOccurrence.guild_id, self.scope),
+                )
+                .order_by(MeetingOccurrence.starts_at)
+            )
+        ).all()
 
     async def _start_one(self, occurrence_id: int, now: datetime, *, facilitator_id: int | None, manual: bool) -> bool:
         """Start one scheduled meeting, or record it missed when it can no longer run; return whether it started."""
@@ -421,15 +431,21 @@ class MeetingRunner:
 
     # --- outbox callbacks ----------------------------------------------------------------------
 
-    async def record_result(self, occurrence_id: int, kind: str, result_id: int) -> None:
-        """Store what Discord created for an occurrence (its thread or scheduled event)."""
+    @staticmethod
+    def result_recorder(
+        occurrence_id: int, kind: str, result_id: int
+    ) -> Callable[[AsyncSession], Awaitable[None]] | None:
+        """Return how to store what Discord created for an occurrence (its thread, event or panel), if it is kept."""
         column = {"open_venue": "venue_id", "event_create": "event_id", "panel": "panel_message_id"}.get(kind)
         if column is None:
-            return
-        async with self._db.session() as session:
+            return None
+
+        async def record(session: AsyncSession) -> None:
             await session.execute(
                 update(MeetingOccurrence).where(MeetingOccurrence.id == occurrence_id).values({column: result_id})
             )
+
+        return record
 
     async def linked_event_ids(self, guild_id: int) -> set[int]:
         """Return the scheduled events already recorded as mirroring one of the guild's meetings."""
