@@ -145,8 +145,7 @@ class MeetingRunner:
             state = await self._claim_start(session, row, config, now, facilitator_id=facilitator_id, late=late)
             if state is None:
                 return False
-            await session.refresh(row)
-            await self._pick_tool(session, row)
+            await self._pick_tool(session, row)  # the claim has refreshed the row
             self._open(session, row, config, state, now)
             log.info("Meeting %s started (guild %s, late=%s).", row.id, row.guild_id, row.started_late)
             return True
