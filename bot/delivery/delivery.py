@@ -14,6 +14,7 @@ from bot.delivery.errors import PermanentDeliveryError
 from bot.delivery.lanes import LaneFlush
 from bot.delivery.routes import route_of
 from bot.services.outbox import OutboxItem
+from bot.services.outbox_payloads import OpenVenue
 
 if TYPE_CHECKING:
     from bot.client import SmartBot
@@ -27,6 +28,8 @@ START_JOB = "meetings:start"
 FAILED_STEP_RETRY = timedelta(seconds=1)
 # The least time ahead a wake-up is set for, so that it never fires while the run setting it is still going.
 WAKE_AHEAD = timedelta(milliseconds=10)
+# Meeting threads remembered (occurrence id -> thread id): far more than run at once in one process.
+VENUES_KEPT = 4096
 
 
 class Delivery:
@@ -39,6 +42,9 @@ class Delivery:
         self._flushing: LaneFlush | None = None
         # When the run under way began its current pass (None when no run is under way).
         self._pass_began: datetime | None = None
+        # Each meeting's thread, once known. A meeting's thread never changes once made (only its opening step
+        # records it), so every post in it after the first needs no read of the meeting to find it.
+        self._venues: dict[int, int] = {}
 
     async def start(self) -> None:
         """Take back a dead predecessor's claims, then deliver what is pending."""
@@ -216,8 +222,25 @@ class Delivery:
             record = self.bot.services.meetings.result_recorder(item.occurrence_id, item.kind, result)
         await self.bot.services.outbox.mark_sent(item.id, result, record=record)
         if result is not None:
+            if item.kind == OpenVenue.kind and item.occurrence_id is not None:
+                self._remember_venue(item.occurrence_id, result)
             await route_of(item.kind).delivered(self, item, result)
         return True
+
+    async def venue_of(self, occurrence_id: int) -> int | None:
+        """Return the meeting's thread, if it has been made."""
+        venue = self._venues.get(occurrence_id)
+        if venue is None:
+            occurrence = await self.bot.services.meetings.get(occurrence_id)
+            venue = occurrence.venue_id if occurrence is not None else None
+            if venue is not None:
+                self._remember_venue(occurrence_id, venue)
+        return venue
+
+    def _remember_venue(self, occurrence_id: int, venue: int) -> None:
+        if len(self._venues) >= VENUES_KEPT:
+            del self._venues[next(iter(self._venues))]  # the oldest: its meeting has long ended
+        self._venues[occurrence_id] = venue
 
     async def channel(self, channel_id: int) -> discord.abc.Messageable:
         """Return a channel messages can be posted in."""

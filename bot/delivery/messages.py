@@ -67,10 +67,10 @@ async def record_cover(delivery: Delivery, payload: Cover, message_id: int) -> N
 
 async def _target(delivery: Delivery, item: OutboxItem, payload: Message) -> int:
     if payload.venue:
-        occurrence = await delivery.bot.services.meetings.get(item.occurrence_id or 0)
-        if occurrence is None or occurrence.venue_id is None:
+        venue = await delivery.venue_of(item.occurrence_id or 0)
+        if venue is None:
             raise PermanentDeliveryError("meeting has no thread")
-        return occurrence.venue_id
+        return venue
     if payload.channel_id is None:
         raise PermanentDeliveryError("message has neither a channel nor a meeting thread")
     return payload.channel_id
@@ -105,10 +105,10 @@ async def open_venue(delivery: Delivery, item: OutboxItem, payload: OpenVenue) -
 
 async def close_venue(delivery: Delivery, item: OutboxItem, payload: CloseVenue) -> None:
     """Lock and archive the meeting's thread, if it has one."""
-    occurrence = await delivery.bot.services.meetings.get(item.occurrence_id or 0)
-    if occurrence is None or occurrence.venue_id is None:
+    venue_id = await delivery.venue_of(item.occurrence_id or 0)
+    if venue_id is None:
         return
-    venue = await delivery.channel(occurrence.venue_id)
+    venue = await delivery.channel(venue_id)
     if isinstance(venue, discord.Thread):
         await venue.edit(locked=True, archived=True)
     return
