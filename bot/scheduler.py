@@ -24,9 +24,10 @@ JobFunc = Callable[..., Awaitable[object]]
 # Linux lets a poll's timeout end late by 0.1% of its length (the timer slack of select/poll/epoll, at most 100 ms),
 # and the event loop waits for the next job in one poll: a meeting due an hour after the last activity opened up to
 # 100 ms late (7 ms after a 7-second wait, measured). A job is therefore woken early by twice that and waits out the
-# rest in a short sleep, whose slack is microseconds.
+# rest in a short sleep, whose slack is microseconds. A job replaced meanwhile by one due sooner (same id) is skipped
+# by APScheduler, which runs one instance per id, so it runs with the sleeping one: at most 150 ms late, and rarely.
 EARLY_FRACTION = 0.002
-EARLY_AT_MOST = timedelta(milliseconds=250)
+EARLY_AT_MOST = timedelta(milliseconds=150)
 
 
 class Scheduler:

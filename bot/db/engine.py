@@ -56,9 +56,6 @@ class SharedStatementCache:
     def __setitem__(self, key: tuple[Any, ...], compiled: Any) -> None:
         self._compiled[self._shared(key)] = compiled
 
-    def __len__(self) -> int:
-        return len(self._compiled)
-
 
 _STATEMENTS = SharedStatementCache(STATEMENT_CACHE_SIZE)
 

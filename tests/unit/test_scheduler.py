@@ -13,7 +13,7 @@ async def nothing() -> None:
 
 
 @pytest.mark.parametrize(
-    ("ahead", "early"), [(timedelta(seconds=100), timedelta(milliseconds=200)), (timedelta(days=1), EARLY_AT_MOST)]
+    ("ahead", "early"), [(timedelta(seconds=50), timedelta(milliseconds=100)), (timedelta(days=1), EARLY_AT_MOST)]
 )
 async def test_a_job_wakes_early_by_more_than_the_kernels_slack_and_reports_its_own_instant(ahead, early) -> None:
     scheduler = Scheduler()
