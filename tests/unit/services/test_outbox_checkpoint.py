@@ -11,11 +11,16 @@ from bot.services.outbox_payloads import OpenVenue
 GUILD = 1 << 22
 
 
-async def test_a_retried_item_knows_its_attempt_and_the_checkpoint_of_the_try_before(database, clock):
+async def _outbox_with_a_thread_to_open(database, clock) -> OutboxService:
+    """Return the outbox with one meeting thread to open, due now."""
     clock.set(datetime(2026, 12, 1, 19, 0, tzinfo=UTC))
     async with database.session() as session:
         enqueue(session, clock.now(), GUILD, OpenVenue(channel_id=5, name="SMART"))
-    outbox = OutboxService(database, clock)
+    return OutboxService(database, clock)
+
+
+async def test_a_retried_item_knows_its_attempt_and_the_checkpoint_of_the_try_before(database, clock):
+    outbox = await _outbox_with_a_thread_to_open(database, clock)
     [first] = await outbox.claim_batch()
     assert (first.attempts, first.checkpoint) == (1, None)
     await outbox.record_checkpoint(first.id, 777)
@@ -28,10 +33,7 @@ async def test_a_retried_item_knows_its_attempt_and_the_checkpoint_of_the_try_be
 
 
 async def test_an_item_is_marked_sent_only_together_with_what_its_result_stores(database, clock):
-    clock.set(datetime(2026, 12, 1, 19, 0, tzinfo=UTC))
-    async with database.session() as session:
-        enqueue(session, clock.now(), GUILD, OpenVenue(channel_id=5, name="SMART"))
-    outbox = OutboxService(database, clock)
+    outbox = await _outbox_with_a_thread_to_open(database, clock)
     [item] = await outbox.claim_batch()
 
     async def storing_the_thread_fails(session: AsyncSession) -> None:
