@@ -8,6 +8,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from bot.domain.text import MESSAGE_LIMIT
+from bot.domain.yaml_text import load_yaml
 
 DEFAULT_TEMPLATE = "standard-90"
 # The opening statement is read on phones: what comes before the group's crisis text stays this short.
@@ -64,7 +65,7 @@ def load_templates(directory: Path | None = None) -> dict[str, MeetingTemplate]:
     templates: dict[str, MeetingTemplate] = {}
     for path in sorted((directory or default_templates_dir()).glob("*.yaml")):
         try:
-            template = MeetingTemplate.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+            template = MeetingTemplate.model_validate(load_yaml(path.read_text(encoding="utf-8")))
         except (ValidationError, yaml.YAMLError) as exc:
             raise ValueError(f"{path.name}: {exc}") from exc
         if template.slug != path.stem:

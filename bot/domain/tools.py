@@ -30,12 +30,7 @@ from bot.domain.withdrawal import (
     missing_warning_phrases,
     withdrawal_problems,
 )
-
-try:
-    # libyaml's parser reads the same documents several times faster: the tools are parsed at every start-up.
-    from yaml import CSafeLoader as YamlLoader
-except ImportError:  # PyYAML built without libyaml
-    from yaml import SafeLoader as YamlLoader  # type: ignore[assignment]
+from bot.domain.yaml_text import load_yaml
 
 # Discord's limits (DISCORD_FACTS.md), in characters unless stated.
 EMBED_TITLE_MAX = 256
@@ -248,16 +243,6 @@ def split_front_matter(text: str) -> tuple[str, str] | None:
     return None
 
 
-def _load_yaml(text: str) -> Any:
-    """Parse YAML front matter fast; when it is broken, raise the pure-Python parser's error."""
-    try:
-        return yaml.load(text, Loader=YamlLoader)
-    except yaml.YAMLError:
-        # libyaml places some errors (an unclosed list, say) at the end of the text; the pure-Python parser names
-        # the line an author should look at. Only broken files pay for parsing twice.
-        return yaml.safe_load(text)
-
-
 def parse_tool_file(text: str, source: str) -> Tool:
     """Parse one content file into a Tool, or raise ToolContentError listing every problem."""
     parts = split_front_matter(text)
@@ -273,7 +258,7 @@ def parse_tool_file(text: str, source: str) -> Tool:
         )
     front_text, body = parts
     try:
-        data = _load_yaml(front_text)
+        data = load_yaml(front_text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         # +2: the front matter starts on the file's second line and YAML counts lines from 0.

@@ -359,6 +359,33 @@ def test_real_discord_py_body_is_accepted(validator: RequestValidator, real: dic
     assert validator.validate(method, path, body) is None
 
 
+def test_an_accepted_body_is_checked_once_and_a_changed_copy_afresh(
+    real: dict[str, Request], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validator = RequestValidator()
+    method, path, body = real["sync_global"]
+    checked = []
+    for_operation = validator._validator_for
+
+    class Counting:
+        def __init__(self, schema: Any) -> None:
+            self.schema = schema
+
+        def iter_errors(self, instance: Any) -> Any:
+            checked.append(instance)
+            return self.schema.iter_errors(instance)
+
+    monkeypatch.setattr(validator, "_validator_for", lambda *args: Counting(for_operation(*args)))
+    assert validator.validate(method, path, body) is None
+    assert validator.validate(method, path, copy.deepcopy(body)) is None
+    broken = body_of(real, "sync_global")
+    broken[0]["name"] = "x" * 40  # longer than a command name may be
+    assert codes_at(validator.validate(method, path, broken), 0, "name")
+    assert codes_at(validator.validate(method, path, broken), 0, "name")  # a refusal is never remembered
+    assert validator.validate(method, path, body) is None
+    assert len(checked) == 3  # the body once, the broken copy twice
+
+
 def test_recorded_bodies_cover_what_the_bot_relies_on(real: dict[str, Request]) -> None:
     callback_types = [real[name][2]["type"] for name in ACCEPTED if name.startswith("callback_")]
     assert sorted(callback_types) == [4, 5, 6, 7, 8, 9]
