@@ -81,15 +81,19 @@ class Delivery:
         while True:
             started = self._pass_began = self.bot.clock.now()
             try:
-                # First and on its own: a member's call for help must escalate even if another timer keeps failing.
+                # Members are waiting for a meeting that starts now: open it before anything else that is due
+                # (alerts, reminders, phase timers, the rota), whose posts follow in the second flush. A start is
+                # one read when nothing is due, and an opening takes milliseconds against an alert's minutes.
+                self._arm_start(await self.bot.services.meetings.start_due())
+                await self.flush()
+            except Exception:
+                log.exception("Opening the meetings due failed.")
+            try:
+                # On its own: a member's call for help must escalate even if another timer keeps failing.
                 await self.bot.services.alerts.tick()
             except Exception:
                 log.exception("Escalating alerts failed.")
             try:
-                # Members are waiting for a meeting that starts now: open it before anything else that is due
-                # (reminders, phase timers, the rota), whose posts follow in the second flush.
-                self._arm_start(await self.bot.services.meetings.start_due())
-                await self.flush()
                 await self.bot.services.meetings.tick()
                 await self.bot.services.rota_timers.tick()
                 await self.flush()

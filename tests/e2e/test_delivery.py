@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import pytest
 
 from bot.delivery.delivery import START_JOB, WAKE_JOB
+from tests.e2e.test_alerts import alert, alert_posts
 from tests.e2e.test_meetings import START, schedule_tuesday
 from tests.fixtures.bot import BotHarness, Group, build_group, configure
 from tests.sandbox import rest
@@ -131,20 +133,44 @@ async def test_a_step_reported_due_at_every_look_is_retried_a_second_later_not_i
 async def test_a_meeting_due_opens_before_the_runs_other_steps(
     sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Members wait on the opening; reminders, phase timers and the rota follow it in the same wake-up.
+    # Members wait on the opening; alerts, reminders, phase timers and the rota follow it in the same wake-up.
     await scheduled(sandbox, group, harness)
     assert harness.bot is not None
-    tick = harness.bot.services.meetings.tick
-    seen: list[tuple[datetime, bool]] = []
+    services = harness.bot.services
+    seen: list[tuple[str, datetime, bool]] = []
 
-    async def watching_tick() -> None:
-        seen.append((harness.clock.now(), opened(sandbox, group)))
-        await tick()
+    def watching(name: str, tick: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[object]]:
+        async def watched() -> object:
+            seen.append((name, harness.clock.now(), opened(sandbox, group)))
+            return await tick()
 
-    monkeypatch.setattr(harness.bot.services.meetings, "tick", watching_tick)
+        return watched
+
+    monkeypatch.setattr(services.meetings, "tick", watching("timers", services.meetings.tick))
+    monkeypatch.setattr(services.alerts, "tick", watching("alerts", services.alerts.tick))
     await harness.advance_to(START)
-    assert (START, True) in seen, seen
+    assert ("timers", START, True) in seen, seen
+    assert ("alerts", START, True) in seen, seen
     assert_opened_once_in_order(sandbox, group)
+
+
+async def test_alerts_escalate_even_when_opening_the_meetings_due_keeps_failing(
+    sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await scheduled(sandbox, group, harness)
+    assert harness.bot is not None
+    await alert(sandbox, group, group.member)
+    await harness.idle()
+
+    async def failing_start() -> None:
+        raise RuntimeError("the database refused the start")
+
+    monkeypatch.setattr(harness.bot.services.meetings, "start_due", failing_start)
+    harness.clock.set(START + timedelta(minutes=10))  # the meeting is due and the alert untaken for 11 minutes
+    await run_due(harness)
+    await harness.idle()
+    [escalation] = alert_posts(sandbox, group.coordinators)
+    assert "after 11 minutes" in escalation.content
 
 
 async def test_a_meeting_falling_due_while_a_run_is_busy_opens_beside_it(
