@@ -27,22 +27,35 @@ def insert_ignore(is_sqlite: bool, model: type[Base], values: Mapping[str, Any])
     return pg_insert(model).values(**values).on_conflict_do_nothing()
 
 
+def _still_as_read(model: type[Base], row_id: int, expected: Mapping[str, Any]) -> list[Any]:
+    """Return the WHERE conditions of a claim: the row, with the `expected` column values it was read with."""
+    conditions = [getattr(model, "id") == row_id]  # noqa: B009 (Base declares no id; the models that claim do)
+    for column, value in expected.items():
+        attribute = getattr(model, column)
+        conditions.append(attribute.is_(None) if value is None else attribute == value)
+    return conditions
+
+
 async def claim_by_id(
     session: AsyncSession, model: type[Base], row_id: int, *, values: Mapping[str, Any], **expected: Any
 ) -> bool:
     """Apply `values` to row `row_id` only if it still has the `expected` column values; return whether we won."""
     # The one mechanism behind every state change: of two processes reading the same row, exactly one UPDATE matches.
-    conditions = [getattr(model, "id") == row_id]  # noqa: B009 (Base declares no id; the models that claim do)
-    for column, value in expected.items():
-        attribute = getattr(model, column)
-        conditions.append(attribute.is_(None) if value is None else attribute == value)
-    result = await session.execute(update(model).where(*conditions).values(**values))
+    result = await session.execute(update(model).where(*_still_as_read(model, row_id, expected)).values(**values))
     return rowcount(result) == 1
 
 
 async def claim(session: AsyncSession, row: Base, *, values: Mapping[str, Any], **expected: Any) -> bool:
-    """Claim a loaded row like `claim_by_id`, and refresh it when we won."""
-    won = await claim_by_id(session, type(row), getattr(row, "id"), values=values, **expected)  # noqa: B009
-    if won:
-        await session.refresh(row)
-    return won
+    """Claim a loaded row like `claim_by_id`, and refresh it from the database when we won."""
+    model = type(row)
+    # RETURNING the whole row refreshes it in the same statement (a separate SELECT was a second round trip on every
+    # meeting's start and phase change): on PostgreSQL another process may have changed its other columns since it
+    # was read, and the claimed row is what the caller goes on with.
+    result = await session.execute(
+        update(model)
+        .where(*_still_as_read(model, getattr(row, "id"), expected))  # noqa: B009
+        .values(**values)
+        .returning(model)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return result.scalar_one_or_none() is not None

@@ -145,8 +145,7 @@ class MeetingRunner:
             state = await self._claim_start(session, row, config, now, facilitator_id=facilitator_id, late=late)
             if state is None:
                 return False
-            await self._pick_tool(session, row)  # the claim has refreshed the row
-            self._open(session, row, config, state, now)
+            self._open(session, row, config, state, now)  # the claim has refreshed the row
             log.info("Meeting %s started (guild %s, late=%s).", row.id, row.guild_id, row.started_late)
             return True
 
@@ -175,18 +174,18 @@ class MeetingRunner:
     ) -> RunState | None:
         """Claim the meeting as running in its first phase; return its run state, or None when another claim won."""
         state = meeting_run.begin(self._phases(row, config), now)
-        won = await claim(
-            session,
-            row,
-            state=OccurrenceState.SCHEDULED,
-            values={
-                "state": OccurrenceState.RUNNING,
-                "actual_start": now,
-                "started_late": late,
-                "facilitator_id": facilitator_id if facilitator_id is not None else row.facilitator_id,
-                **state_values(state),
-            },
-        )
+        values: dict[str, Any] = {
+            "state": OccurrenceState.RUNNING,
+            "actual_start": now,
+            "started_late": late,
+            "facilitator_id": facilitator_id if facilitator_id is not None else row.facilitator_id,
+            **state_values(state),
+        }
+        tool = await self._next_tool(session, row)
+        if tool is not None:
+            # In the claim's own statement; a tool chosen since the row was read stays chosen.
+            values["tool_slug"] = func.coalesce(MeetingOccurrence.tool_slug, tool)
+        won = await claim(session, row, state=OccurrenceState.SCHEDULED, values=values)
         return state if won else None
 
     async def _miss_while_offline(
@@ -214,17 +213,17 @@ class MeetingRunner:
         )
         await request_events(session, row.guild_id, config, self.templates, now)
 
-    async def _pick_tool(self, session: AsyncSession, row: MeetingOccurrence) -> None:
-        """Give a meeting without a chosen tool the next one in the library's rotation."""
+    async def _next_tool(self, session: AsyncSession, row: MeetingOccurrence) -> str | None:
+        """Return the library's next tool in rotation for a meeting that has none chosen, else None."""
         if row.tool_slug is not None or self.library is None:
-            return
+            return None
         held = await session.scalar(
             select(func.count())
             .select_from(MeetingOccurrence)
             .where(MeetingOccurrence.guild_id == row.guild_id, MeetingOccurrence.state == OccurrenceState.COMPLETED)
         )
         tool = rotation_pick(self.library, int(held or 0))
-        row.tool_slug = tool.slug if tool else None
+        return tool.slug if tool else None
 
     def _open(
         self, session: AsyncSession, row: MeetingOccurrence, config: GuildConfig | None, state: RunState, now: datetime

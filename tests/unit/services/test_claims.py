@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Update, func, select
+from sqlalchemy import Update, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.engine import Database
@@ -23,7 +23,7 @@ from bot.domain.meeting_format import load_templates
 from bot.services.meetings.runner import MeetingRunner
 from bot.services.outbox import CLAIM_LEASE, OutboxService, enqueue
 from bot.services.outbox_payloads import Message
-from tests.fixtures.db import FakeClock
+from tests.fixtures.db import FakeClock, statements
 
 GUILD = 1 << 22
 START = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)
@@ -242,3 +242,32 @@ async def test_of_two_claims_on_the_same_occurrence_exactly_one_wins(
     async with database.session() as session:
         row = await session.get(MeetingOccurrence, meeting)
         assert row is not None and (row.state, row.reason) == ("running", None)
+
+
+async def test_a_won_claim_reads_the_row_back_in_its_own_statement(database: Database) -> None:
+    meeting = await add_meeting(database)
+    async with database.session() as session:
+        row = await session.get(MeetingOccurrence, meeting)
+        assert row is not None
+        with statements(database) as seen:
+            assert await claim(session, row, state="scheduled", values={"state": "running", "phase_index": 2})
+        assert (row.state, row.phase_index) == ("running", 2)
+    assert len(seen) == 1 and seen[0].startswith("UPDATE") and "RETURNING" in seen[0], seen
+
+
+async def test_a_won_claim_shows_what_another_process_changed_since_the_row_was_read(
+    database: Database, two_processes: tuple[PausingDatabase, Database]
+) -> None:
+    if database.is_sqlite:
+        pytest.skip("SQLite refuses a write on a snapshot another writer has changed since it was read")
+    meeting = await add_meeting(database)
+    first_db, second_db = two_processes
+    async with first_db.session() as first:
+        row = await first.get(MeetingOccurrence, meeting)
+        assert row is not None and row.title == "Tuesday SMART"
+        async with second_db.session() as second:
+            await second.execute(
+                update(MeetingOccurrence).where(MeetingOccurrence.id == meeting).values(title="Renamed SMART")
+            )
+        assert await claim(first, row, state="scheduled", values={"state": "running"})
+        assert (row.state, row.title) == ("running", "Renamed SMART")
