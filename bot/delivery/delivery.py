@@ -84,8 +84,7 @@ class Delivery:
                 # Members are waiting for a meeting that starts now: open it before anything else that is due
                 # (alerts, reminders, phase timers, the rota), whose posts follow in the second flush. A start is
                 # one read when nothing is due, and an opening takes milliseconds against an alert's minutes.
-                self._arm_start(await self.bot.services.meetings.start_due())
-                await self.flush()
+                await self._open_due()
             except Exception:
                 log.exception("Opening the meetings due failed.")
             try:
@@ -167,12 +166,27 @@ class Delivery:
             # this instant too, opens the meeting without two claims racing for it.
             return
         try:
-            self._arm_start(await self.bot.services.meetings.start_due())
-            # Joins the run's flush if one is under way (see `flush`), else delivers the openings at once.
-            await self.flush()
+            await self._open_due()
         except Exception:
             # The run under way, or the next wake-up, finds the meeting still due and tries again.
             log.exception("Opening a meeting beside a busy run failed.")
+
+    async def _open_due(self) -> None:
+        """Start the meetings due and deliver their openings at once, beside a flush of whatever else is claimable."""
+        openings = await self.bot.services.meetings.start_due()
+        self._arm_start(openings.next_start)
+        # The openings come claimed with their start, so their first post goes out while the flush claims the rest.
+        # The flush joins the run's flush if one is under way (see `flush`).
+        await asyncio.gather(self.deliver_claimed(openings.claimed), self.flush())
+
+    async def deliver_claimed(self, items: list[OutboxItem]) -> int:
+        """Deliver items this process has claimed, each meeting's in order; return how many were delivered."""
+        if not items:
+            return 0
+        await self.bot.wait_until_ready()  # as `flush` does
+        # Beside any flush under way: no other step of these meetings is in flight (see `claim_queued`), and their
+        # later steps wait behind these claims.
+        return await LaneFlush(self.bot.services.outbox, self._deliver_one).run(items, claim=False)
 
     async def _wake(self) -> None:
         """Run what is due; a meeting falling due meanwhile is claimed by the flush under way (see `flush`)."""

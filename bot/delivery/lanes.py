@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from bot.services.outbox import OutboxItem, OutboxService
 
@@ -72,10 +72,12 @@ class LaneFlush:
         self._more.set()
         return True
 
-    async def run(self) -> int:
-        """Deliver every claimable item; return how many were delivered."""
+    async def run(self, claimed: Sequence[OutboxItem] = (), *, claim: bool = True) -> int:
+        """Deliver items already `claimed`, and (with `claim`) every claimable one; return how many were delivered."""
         try:
-            await self._claim_all()
+            await self._queue(claimed)
+            if claim:
+                await self._claim_all()
         except asyncio.CancelledError:
             self._claiming = False
             for lane in self._lanes:
@@ -112,7 +114,7 @@ class LaneFlush:
             finally:
                 woken.cancel()
 
-    async def _queue(self, items: list[OutboxItem]) -> None:
+    async def _queue(self, items: Sequence[OutboxItem]) -> None:
         """Put claimed items in their lanes, starting a lane for a key that has none."""
         for item in items:
             await self._room.acquire()

@@ -89,6 +89,32 @@ def enqueue(
     )
 
 
+async def claim_queued(session: AsyncSession, now: datetime, occurrence_id: int) -> list[OutboxItem]:
+    """Claim the steps this transaction queued for an occurrence, for this process to deliver once it commits.
+
+    Saves a claim's round trips between a meeting's start and its opening posts. Only when none of the occurrence's
+    earlier steps is still to deliver (say its event's creation, backing off): its steps go out in order.
+    """
+    queued = [row for row in session.new if isinstance(row, Outbox) and row.occurrence_id == occurrence_id]
+    if not queued:
+        return []
+    with session.no_autoflush:  # the queued rows must not count as earlier steps
+        earlier = await session.scalar(
+            select(Outbox.id)
+            .where(Outbox.occurrence_id == occurrence_id, Outbox.state.in_((OutboxState.PENDING, OutboxState.SENDING)))
+            .limit(1)
+        )
+    if earlier is not None:
+        return []
+    for row in queued:
+        row.state, row.claimed_at, row.attempts = OutboxState.SENDING, now, 1
+    await session.flush()  # gives the rows their ids, which are the items' nonces
+    return [
+        OutboxItem(row.id, row.guild_id, row.occurrence_id, row.kind, json.loads(row.payload))
+        for row in sorted(queued, key=lambda row: row.id)
+    ]
+
+
 class OutboxService:
     """Hand pending side effects to the adapter and record how delivery went."""
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.delivery.delivery import START_JOB, WAKE_JOB
+from bot.services.outbox import OutboxItem
 from tests.e2e.test_alerts import alert, alert_posts
 from tests.e2e.test_meetings import START, schedule_tuesday
 from tests.fixtures.bot import BotHarness, Group, build_group, configure
@@ -279,3 +280,23 @@ async def test_a_failed_opening_holds_back_only_its_own_meeting_and_is_retried_i
     await harness.advance_to(START + timedelta(minutes=1))  # the outbox retries the failed meeting, in order
     assert_opened_once_in_order(sandbox, group)
     assert_opened_once_in_order(sandbox, other)
+
+
+async def test_a_meeting_due_is_opened_from_the_steps_its_start_claimed(
+    sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No claim between the start and the first post: the start's transaction claims its opening for this process.
+    await scheduled(sandbox, group, harness)
+    assert harness.bot is not None
+    delivery = harness.bot.delivery
+    deliver_claimed = delivery.deliver_claimed
+    handed: list[str] = []
+
+    async def watched(items: list[OutboxItem]) -> int:
+        handed.extend(item.kind for item in items)
+        return await deliver_claimed(items)
+
+    monkeypatch.setattr(delivery, "deliver_claimed", watched)
+    await harness.advance_to(START)
+    assert handed[:2] == ["open_venue", "message"] and "panel" in handed, handed
+    assert_opened_once_in_order(sandbox, group)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,7 +51,7 @@ from bot.services.meetings.posts import (
     uses_rota,
 )
 from bot.services.meetings.schedules import add_reminders, request_events
-from bot.services.outbox import enqueue
+from bot.services.outbox import OutboxItem, claim_queued, enqueue
 from bot.services.outbox_payloads import CloseVenue, DirectMessage, Message, Notify, PanelEdit
 from bot.services.scope import in_scope
 from bot.services.tools import rotation_pick, work_button
@@ -59,6 +60,14 @@ log = logging.getLogger(__name__)
 
 PANEL_ACTIONS = ("next", "extend", "pause", "resume", "end")
 EARLY_START_WINDOW = timedelta(minutes=60)
+
+
+@dataclass(frozen=True)
+class Openings:
+    """What `start_due` did: the opening steps it claimed for delivery, and when the next meeting starts."""
+
+    claimed: list[OutboxItem]
+    next_start: datetime | None
 
 
 class MeetingRunner:
@@ -89,8 +98,8 @@ class MeetingRunner:
         await self._start_due(now)
         await self._run_timers(now)
 
-    async def start_due(self) -> datetime | None:
-        """Start (or record missed) every meeting whose start is due now; return the next start after now."""
+    async def start_due(self) -> Openings:
+        """Start (or record missed) every meeting whose start is due now; return their openings and the next start."""
         now = self._clock.now()
         # One read for both: starting the due meetings changes no start after now, and at a start every read
         # before the meeting's opening post is lateness.
@@ -103,9 +112,10 @@ class MeetingRunner:
                     in_scope(MeetingOccurrence.guild_id, self.scope),
                 )
             )
+        claimed: list[OutboxItem] = []
         for occurrence_id in ids:
-            await self._start_one(occurrence_id, now, facilitator_id=None, manual=False)
-        return upcoming
+            await self._start_one(occurrence_id, now, facilitator_id=None, manual=False, claimed=claimed)
+        return Openings(claimed, upcoming)
 
     async def next_due(self) -> datetime | None:
         """Return the earliest instant at which `tick` has something to do."""
@@ -132,8 +142,20 @@ class MeetingRunner:
             )
         ).all()
 
-    async def _start_one(self, occurrence_id: int, now: datetime, *, facilitator_id: int | None, manual: bool) -> bool:
-        """Start one scheduled meeting, or record it missed when it can no longer run; return whether it started."""
+    async def _start_one(
+        self,
+        occurrence_id: int,
+        now: datetime,
+        *,
+        facilitator_id: int | None,
+        manual: bool,
+        claimed: list[OutboxItem] | None = None,
+    ) -> bool:
+        """Start one scheduled meeting, or record it missed when it can no longer run; return whether it started.
+
+        With `claimed`, the opening's steps are claimed in the start's transaction and added to it, for the caller to
+        deliver at once.
+        """
         async with self._db.session() as session:
             row = await session.get(MeetingOccurrence, occurrence_id)
             if row is None or row.state != OccurrenceState.SCHEDULED:
@@ -146,6 +168,8 @@ class MeetingRunner:
             if state is None:
                 return False
             self._open(session, row, config, state, now)  # the claim has refreshed the row
+            if claimed is not None:
+                claimed += await claim_queued(session, now, row.id)
             log.info("Meeting %s started (guild %s, late=%s).", row.id, row.guild_id, row.started_late)
             return True
 

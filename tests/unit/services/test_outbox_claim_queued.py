@@ -1,0 +1,42 @@
+"""A meeting's start claims the opening steps it queued, in its own transaction, unless an earlier step is in flight."""
+
+from __future__ import annotations
+
+from bot.db.engine import Database
+from bot.services.outbox import OutboxService, claim_queued, enqueue
+from bot.services.outbox_payloads import Message
+from tests.fixtures.db import FakeClock
+from tests.unit.services.test_outbox_lease import states
+from tests.unit.services.test_outbox_retry import GUILD, START, add_items, add_meeting
+
+
+async def queue_and_claim(database: Database, clock: FakeClock, meeting: int, texts: tuple[str, ...]) -> list:
+    async with database.session() as session:
+        for text in texts:
+            enqueue(session, clock.now(), GUILD, Message(text, channel_id=5), occurrence_id=meeting)
+        return await claim_queued(session, clock.now(), meeting)
+
+
+async def test_the_queued_steps_are_claimed_in_order_for_this_process(database: Database, clock: FakeClock) -> None:
+    clock.set(START)
+    meeting, other = await add_meeting(database), await add_meeting(database)
+    [elsewhere] = await add_items(database, clock, (GUILD, other))  # another meeting's step is none of its business
+    claimed = await queue_and_claim(database, clock, meeting, ("thread", "statement", "panel"))
+    assert [item.payload["content"] for item in claimed] == ["thread", "statement", "panel"]
+    assert [item.attempts for item in claimed] == [1, 1, 1] and claimed == sorted(claimed, key=lambda item: item.id)
+    rows = await states(database)
+    assert [rows[item.id] for item in claimed] == [("sending", 1)] * 3
+    # Nobody else claims them (nor the meeting's later steps) while this process delivers them.
+    assert [item.id for item in await OutboxService(database, clock).claim_batch()] == [elsewhere]
+
+
+async def test_behind_an_earlier_step_still_to_deliver_nothing_is_claimed(database: Database, clock: FakeClock) -> None:
+    clock.set(START)
+    meeting = await add_meeting(database)
+    [earlier] = await add_items(database, clock, (GUILD, meeting))  # say the meeting's event, not yet made
+    assert await queue_and_claim(database, clock, meeting, ("thread", "statement")) == []
+    rows = await states(database)
+    assert set(rows.values()) == {("pending", 0)}
+    # The usual claim takes them all, the earlier step first.
+    claimed = await OutboxService(database, clock).claim_batch()
+    assert claimed[0].id == earlier and len(claimed) == 3
