@@ -173,20 +173,27 @@ class Delivery:
 
     async def _open_due(self) -> None:
         """Start the meetings due and deliver their openings at once, beside a flush of whatever else is claimable."""
-        openings = await self.bot.services.meetings.start_due()
-        self._arm_start(openings.next_start)
-        # The openings come claimed with their start, so their first post goes out while the flush claims the rest.
-        # The flush joins the run's flush if one is under way (see `flush`).
-        await asyncio.gather(self.deliver_claimed(openings.claimed), self.flush())
+        openings = LaneFlush(self.bot.services.outbox, self._deliver_one)
+        handed: list[asyncio.Task[None]] = []
 
-    async def deliver_claimed(self, items: list[OutboxItem]) -> int:
-        """Deliver items this process has claimed, each meeting's in order; return how many were delivered."""
-        if not items:
-            return 0
+        def deliver(items: list[OutboxItem]) -> None:
+            # Each meeting's opening comes claimed with its start and goes out at once: the first meeting due does not
+            # wait for the others' starts, nor for a claim. One flush for them all keeps to its lanes-at-once limit.
+            handed.append(asyncio.create_task(self._add_when_ready(openings, items)))
+
+        try:
+            self._arm_start(await self.bot.services.meetings.start_due(deliver))
+        finally:
+            # Beside any flush under way: no other step of these meetings is in flight (see `claim_queued`), and their
+            # later steps wait behind these claims. The flush joins the run's flush if one is under way (see `flush`).
+            await asyncio.gather(*handed, self.flush())
+            if handed:
+                await openings.run(claim=False)
+
+    async def _add_when_ready(self, flush: LaneFlush, items: list[OutboxItem]) -> None:
+        """Hand claimed items to a flush once delivery may begin."""
         await self.bot.wait_until_ready()  # as `flush` does
-        # Beside any flush under way: no other step of these meetings is in flight (see `claim_queued`), and their
-        # later steps wait behind these claims.
-        return await LaneFlush(self.bot.services.outbox, self._deliver_one).run(items, claim=False)
+        await flush.add(items)
 
     async def _wake(self) -> None:
         """Run what is due; a meeting falling due meanwhile is claimed by the flush under way (see `flush`)."""

@@ -72,10 +72,13 @@ class LaneFlush:
         self._more.set()
         return True
 
-    async def run(self, claimed: Sequence[OutboxItem] = (), *, claim: bool = True) -> int:
-        """Deliver items already `claimed`, and (with `claim`) every claimable one; return how many were delivered."""
+    async def add(self, claimed: Sequence[OutboxItem]) -> None:
+        """Start delivering items this process has already claimed, in their lanes (`run` waits for them)."""
+        await self._queue(claimed)
+
+    async def run(self, *, claim: bool = True) -> int:
+        """Deliver every claimable item (with `claim`) and what was added; return how many were delivered."""
         try:
-            await self._queue(claimed)
             if claim:
                 await self._claim_all()
         except asyncio.CancelledError:

@@ -163,7 +163,7 @@ async def test_alerts_escalate_even_when_opening_the_meetings_due_keeps_failing(
     await alert(sandbox, group, group.member)
     await harness.idle()
 
-    async def failing_start() -> None:
+    async def failing_start(*_deliver: object) -> None:
         raise RuntimeError("the database refused the start")
 
     monkeypatch.setattr(harness.bot.services.meetings, "start_due", failing_start)
@@ -288,15 +288,18 @@ async def test_a_meeting_due_is_opened_from_the_steps_its_start_claimed(
     # No claim between the start and the first post: the start's transaction claims its opening for this process.
     await scheduled(sandbox, group, harness)
     assert harness.bot is not None
-    delivery = harness.bot.delivery
-    deliver_claimed = delivery.deliver_claimed
+    runner = harness.bot.services.meetings
+    start_due = runner.start_due
     handed: list[str] = []
 
-    async def watched(items: list[OutboxItem]) -> int:
-        handed.extend(item.kind for item in items)
-        return await deliver_claimed(items)
+    async def watched(deliver: Callable[[list[OutboxItem]], object]) -> datetime | None:
+        def watched_deliver(items: list[OutboxItem]) -> None:
+            handed.extend(item.kind for item in items)
+            deliver(items)
 
-    monkeypatch.setattr(delivery, "deliver_claimed", watched)
+        return await start_due(watched_deliver)
+
+    monkeypatch.setattr(runner, "start_due", watched)
     await harness.advance_to(START)
     assert handed[:2] == ["open_venue", "message"] and "panel" in handed, handed
     assert_opened_once_in_order(sandbox, group)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,14 +61,6 @@ PANEL_ACTIONS = ("next", "extend", "pause", "resume", "end")
 EARLY_START_WINDOW = timedelta(minutes=60)
 
 
-@dataclass(frozen=True)
-class Openings:
-    """What `start_due` did: the opening steps it claimed for delivery, and when the next meeting starts."""
-
-    claimed: list[OutboxItem]
-    next_start: datetime | None
-
-
 class MeetingRunner:
     """Claims and phase transitions of meetings."""
 
@@ -98,8 +89,12 @@ class MeetingRunner:
         await self._start_due(now)
         await self._run_timers(now)
 
-    async def start_due(self) -> Openings:
-        """Start (or record missed) every meeting whose start is due now; return their openings and the next start."""
+    async def start_due(self, deliver: Callable[[list[OutboxItem]], object] | None = None) -> datetime | None:
+        """Start (or record missed) every meeting whose start is due now; return the next start after now.
+
+        With `deliver`, each started meeting's opening steps are claimed in its start's transaction and handed to it
+        as soon as that commits, before the next due meeting is started.
+        """
         now = self._clock.now()
         # One read for both: starting the due meetings changes no start after now, and at a start every read
         # before the meeting's opening post is lateness.
@@ -112,10 +107,12 @@ class MeetingRunner:
                     in_scope(MeetingOccurrence.guild_id, self.scope),
                 )
             )
-        claimed: list[OutboxItem] = []
         for occurrence_id in ids:
+            claimed: list[OutboxItem] | None = [] if deliver is not None else None
             await self._start_one(occurrence_id, now, facilitator_id=None, manual=False, claimed=claimed)
-        return Openings(claimed, upcoming)
+            if deliver is not None and claimed:
+                deliver(claimed)
+        return upcoming
 
     async def next_due(self) -> datetime | None:
         """Return the earliest instant at which `tick` has something to do."""
