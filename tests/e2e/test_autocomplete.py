@@ -256,6 +256,9 @@ async def test_a_failing_or_slow_pick_list_offers_nothing_in_time_and_logs_no_on
     monkeypatch.setattr(_pickers, "upcoming_meeting_picks", broken)
     assert await typing(sandbox, group, group.facilitator, "meeting cancel", "meeting") == []
     monkeypatch.setattr(_pickers, "upcoming_meeting_picks", stuck)
+    # The bot's budget leaves time to answer within Discord's 3 s; this test waits out a shorter one.
+    assert _pickers.AUTOCOMPLETE_BUDGET <= 2.0
+    monkeypatch.setattr(_pickers, "AUTOCOMPLETE_BUDGET", 0.2)
     began = time.monotonic()
     assert await typing(sandbox, group, group.facilitator, "meeting cancel", "meeting") == []
     assert time.monotonic() - began < 3.0  # answered (with nothing) before Discord's deadline
