@@ -107,11 +107,7 @@ class MeetingRunner:
                     in_scope(MeetingOccurrence.guild_id, self.scope),
                 )
             )
-        for occurrence_id in ids:
-            claimed: list[OutboxItem] | None = [] if deliver is not None else None
-            await self._start_one(occurrence_id, now, facilitator_id=None, manual=False, claimed=claimed)
-            if deliver is not None and claimed:
-                deliver(claimed)
+        await self._start_each(ids, now, deliver)
         return upcoming
 
     async def next_due(self) -> datetime | None:
@@ -122,8 +118,17 @@ class MeetingRunner:
     async def _start_due(self, now: datetime) -> None:
         async with self._db.session() as session:
             ids = await self._due_ids(session, now)
+        await self._start_each(ids, now)
+
+    async def _start_each(
+        self, ids: Sequence[int], now: datetime, deliver: Callable[[list[OutboxItem]], object] | None = None
+    ) -> None:
+        """Start the due meetings one by one, handing each one's claimed opening to `deliver` (see `start_due`)."""
         for occurrence_id in ids:
-            await self._start_one(occurrence_id, now, facilitator_id=None, manual=False)
+            claimed: list[OutboxItem] | None = [] if deliver is not None else None
+            await self._start_one(occurrence_id, now, facilitator_id=None, manual=False, claimed=claimed)
+            if deliver is not None and claimed:
+                deliver(claimed)
 
     async def _due_ids(self, session: AsyncSession, now: datetime) -> Sequence[int]:
         """Return the scheduled meetings whose start is due at `now`, earliest first."""
