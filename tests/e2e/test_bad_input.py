@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,6 +145,9 @@ class Sweep:
     office_guild: Guild
     people: dict[str, Member]
     office_staff: Member
+    # Hypothesis runs in this one thread: in each new thread its first example registers a random generator, which
+    # costs a full garbage collection of the bot's whole heap (the loop's default pool rotates through several).
+    hypothesis_thread: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, "hypothesis"))
     refusals: int = 0
     # The database as the last example left it: the next one starts from it (nothing runs in between).
     last_dump: dict[str, list[tuple[str, ...]]] | None = None
@@ -237,6 +241,7 @@ async def sweep(request: pytest.FixtureRequest) -> AsyncIterator[Sweep]:
         try:
             yield found
         finally:
+            found.hypothesis_thread.shutdown()
             cogs._errors.user_message = user_message
             logging.getLogger().removeHandler(handler)
 
@@ -445,7 +450,9 @@ async def test_any_input_a_client_can_send_gets_a_specific_private_answer_and_wr
     failures = []
     for leaf, spec in sorted(leaves.items()):
         refresh_choices(sweep, leaf)  # what a client offers where this command is used (the office's own server)
-        failure = await asyncio.get_running_loop().run_in_executor(None, sweep_command, sweep, leaf, spec)
+        failure = await asyncio.get_running_loop().run_in_executor(
+            sweep.hypothesis_thread, sweep_command, sweep, leaf, spec
+        )
         if failure is not None:
             failures.append(failure)
     assert failures == [], "\n\n".join(failures)
