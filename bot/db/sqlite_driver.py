@@ -118,11 +118,32 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
-    """SQLAlchemy's adapted aiosqlite connection, handing out one-trip cursors."""
+    """SQLAlchemy's adapted aiosqlite connection: one-trip cursors, and no trip to end a transaction never begun."""
 
     __slots__ = ()
     # mypy reads the base class's plain assignment as a type alias, which a subclass may not replace.
     _cursor_cls = OneTripCursor  # type: ignore[assignment]
+
+    def commit(self) -> None:
+        """Commit; with no transaction open (a session that only read) there is nothing to do, so no trip."""
+        if self._in_transaction():
+            super().commit()
+
+    def rollback(self) -> None:
+        """Roll back; with no transaction open there is nothing to do, so no trip.
+
+        The pool rolls back every connection handed back to it, even just after a commit, and that was a third trip
+        for every session.
+        """
+        if self._in_transaction():
+            super().rollback()
+
+    def _in_transaction(self) -> bool:
+        # sqlite3 itself skips a commit or rollback when SQLite is in autocommit mode (no transaction open); this asks
+        # the same question before the trip. Nothing else runs on the connection meanwhile: SQLAlchemy hands it to
+        # one user at a time, and each of that user's statements has finished by the time it commits or rolls back.
+        connection = self._connection
+        return not connection._running or connection._connection is None or connection._conn.in_transaction
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):

@@ -41,25 +41,57 @@ async def file_database(tmp_path: Path):
     await database.dispose()
 
 
-async def test_a_statement_is_one_trip_to_the_connection_thread(
-    file_database: Database, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    trips = 0
+@pytest.fixture
+async def trips(file_database: Database, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Count the trips to the connection's thread, by what each runs, from the first statement after connecting."""
+    made: list[str] = []
     queue = aiosqlite.Connection._execute
 
     async def counted(self: aiosqlite.Connection, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        nonlocal trips
-        trips += 1
+        made.append(getattr(fn, "__name__", repr(fn)))
         return await queue(self, fn, *args, **kwargs)
 
     async with file_database.session() as session:  # connect and set the pragmas before counting
-        await session.execute(text("SELECT 1"))
+        await session.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL)"))
     monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return made
+
+
+async def test_a_statement_is_one_trip_to_the_connection_thread(file_database: Database, trips: list[str]) -> None:
     async with file_database.session() as session:
         for _ in range(10):
             assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
-    # Ten statements, the commit and the pool's reset; SQLAlchemy's own adapter makes four trips per statement (42).
-    assert trips == 12, f"{trips} trips for ten statements, a commit and a reset; {UPDATE}."
+    # Ten statements and nothing else: a session that only read opened no transaction to commit or roll back.
+    # SQLAlchemy's own adapter makes four trips per statement, then one for the commit and one for the pool's reset.
+    assert len(trips) == 10, f"{len(trips)} trips for ten statements ({trips}); {UPDATE}."
+
+
+async def test_a_write_is_committed_in_one_more_trip_and_the_pools_reset_makes_none(
+    file_database: Database, trips: list[str], tmp_path: Path
+) -> None:
+    async with file_database.session() as session:
+        await session.execute(text("INSERT INTO item (name) VALUES ('kept')"))
+    assert len(trips) == 2, f"a write and its commit took {len(trips)} trips ({trips}); {UPDATE}."
+    other = Database(f"sqlite+aiosqlite:///{tmp_path / 'trips.sqlite3'}")
+    try:
+        async with other.session() as session:  # another connection sees it: it was committed
+            assert (await session.execute(text("SELECT name FROM item"))).scalars().all() == ["kept"]
+    finally:
+        await other.dispose()
+
+
+async def test_a_failed_write_is_rolled_back_and_leaves_no_transaction_open(
+    file_database: Database, trips: list[str]
+) -> None:
+    with pytest.raises(sqlalchemy.exc.IntegrityError):
+        async with file_database.session() as session:
+            await session.execute(text("INSERT INTO item (name) VALUES ('undone')"))
+            await session.execute(text("INSERT INTO item (id, name) VALUES (1, 'clash')"))
+    assert trips.count("rollback") == 1, trips
+    async with file_database.session() as session:
+        assert (await session.execute(text("SELECT count(*) FROM item"))).scalar_one() == 0
+        raw = await session.connection()
+        assert not (await raw.get_raw_connection()).driver_connection._conn.in_transaction
 
 
 async def test_it_reports_what_sqlalchemy_asks_of_a_cursor(file_database: Database) -> None:
