@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, update
+from sqlalchemy import ColumnElement, CursorResult, Result, ScalarSelect, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.dml import Insert
 
 from bot.db.models import Base
@@ -18,6 +19,11 @@ def rowcount(result: Result[Any]) -> int:
     """Return how many rows an executed UPDATE, DELETE or INSERT touched."""
     # `AsyncSession.execute` is typed to return a plain Result, but a DML statement always yields a CursorResult.
     return int(cast(CursorResult[Any], result).rowcount or 0)
+
+
+def earliest(column: InstrumentedAttribute[Any], *where: ColumnElement[bool]) -> ScalarSelect[Any]:
+    """Return the least value of `column` in the rows matching `where`, to read with others in one SELECT."""
+    return select(func.min(column)).where(*where).scalar_subquery()
 
 
 def insert_ignore(is_sqlite: bool, model: type[Base], values: Mapping[str, Any]) -> Insert:

@@ -10,12 +10,12 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.db.engine import Database
-from bot.db.helpers import rowcount
+from bot.db.helpers import earliest, rowcount
 from bot.db.models import FacilitatorAlert, GuildConfig, MeetingOccurrence
 from bot.db.models_rota import RotaAssignment
 from bot.domain.discord_ids import alert_take_id, mention_user
@@ -239,20 +239,23 @@ class AlertService:
 
     async def next_due(self) -> datetime | None:
         """Return when the next untaken alert escalates, or the next ids are due to be forgotten."""
+        mine = in_scope(FacilitatorAlert.guild_id, self.scope)
+        # One statement for both: this runs at every wake-up, and each statement is a trip to the database.
+        query = select(
+            earliest(
+                FacilitatorAlert.escalate_at,
+                FacilitatorAlert.state == AlertState.OPEN,
+                FacilitatorAlert.escalated.is_(False),
+                mine,
+            ),
+            earliest(
+                FacilitatorAlert.raised_at,
+                or_(FacilitatorAlert.member_id.is_not(None), FacilitatorAlert.taken_by.is_not(None)),
+                mine,
+            ),
+        )
         async with self._db.session() as session:
-            escalation = await session.scalar(
-                select(func.min(FacilitatorAlert.escalate_at)).where(
-                    FacilitatorAlert.state == AlertState.OPEN,
-                    FacilitatorAlert.escalated.is_(False),
-                    in_scope(FacilitatorAlert.guild_id, self.scope),
-                )
-            )
-            oldest_ids = await session.scalar(
-                select(func.min(FacilitatorAlert.raised_at)).where(
-                    or_(FacilitatorAlert.member_id.is_not(None), FacilitatorAlert.taken_by.is_not(None)),
-                    in_scope(FacilitatorAlert.guild_id, self.scope),
-                )
-            )
+            escalation, oldest_ids = (await session.execute(query)).one()
         # Just past the day, since the purge forgets ids of alerts raised strictly more than a day ago.
         forget = oldest_ids + ID_RETENTION + timedelta(seconds=1) if oldest_ids is not None else None
         due = [when for when in (escalation, forget) if when is not None]

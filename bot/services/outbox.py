@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.clock import Clock
 from bot.db.engine import Database
-from bot.db.helpers import rowcount
+from bot.db.helpers import earliest, rowcount
 from bot.db.models import Outbox
 from bot.domain.shards import ShardScope
 from bot.domain.states import OutboxState
@@ -213,15 +213,21 @@ class OutboxService:
             ready = await session.scalar(select(Outbox.id).where(await _claimable(session, now), scope).limit(1))
             if ready is not None:
                 return now
-            # Only the first of a lane's failed steps counts: what waits behind it goes when it does, not before.
-            retry = await session.scalar(
-                select(func.min(Outbox.claimed_at)).where(
-                    Outbox.state == OutboxState.PENDING, Outbox.claimed_at > now, ~_waits_in_lane(now), scope
+            retry, claimed = (
+                await session.execute(
+                    select(
+                        # Only the first of a lane's failed steps counts: what waits behind it goes when it does.
+                        earliest(
+                            Outbox.claimed_at,
+                            Outbox.state == OutboxState.PENDING,
+                            Outbox.claimed_at > now,
+                            ~_waits_in_lane(now),
+                            scope,
+                        ),
+                        earliest(Outbox.claimed_at, Outbox.state == OutboxState.SENDING, scope),
+                    )
                 )
-            )
-            claimed = await session.scalar(
-                select(func.min(Outbox.claimed_at)).where(Outbox.state == OutboxState.SENDING, scope)
-            )
+            ).one()
         due = [when for when in (retry, claimed + CLAIM_LEASE if claimed is not None else None) if when is not None]
         return min(due) if due else None
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.helpers import earliest
 from bot.db.models import GuildConfig, MeetingOccurrence, MeetingReminder
 from bot.domain.meeting_format import MeetingTemplate
 from bot.domain.meeting_run import RunState
@@ -33,29 +34,30 @@ async def next_due(
 ) -> datetime | None:
     """Return the earliest instant at which the runner's tick has something to do in `scope`."""
     mine = in_scope(MeetingOccurrence.guild_id, scope)
-    unstaffed = await session.scalar(
-        select(func.min(MeetingOccurrence.starts_at)).where(
-            MeetingOccurrence.state == OccurrenceState.SCHEDULED,
-            MeetingOccurrence.facilitator_id.is_(None),
-            MeetingOccurrence.no_facilitator_alerted.is_(False),
-            mine,
+    scheduled = MeetingOccurrence.state == OccurrenceState.SCHEDULED
+    # One statement for the four: this runs at every wake-up, and each statement is a trip to the database.
+    reminder, start, unstaffed, ends = (
+        await session.execute(
+            select(
+                earliest(
+                    MeetingReminder.due_at, MeetingReminder.sent_at.is_(None), in_scope(MeetingReminder.guild_id, scope)
+                ),
+                earliest(MeetingOccurrence.starts_at, scheduled, mine),
+                earliest(
+                    MeetingOccurrence.starts_at,
+                    scheduled,
+                    MeetingOccurrence.facilitator_id.is_(None),
+                    MeetingOccurrence.no_facilitator_alerted.is_(False),
+                    mine,
+                ),
+                # Every running meeting closes itself at the overrun limit, whatever its phase timers say.
+                earliest(MeetingOccurrence.ends_at, MeetingOccurrence.state == OccurrenceState.RUNNING, mine),
+            )
         )
-    )
-    # Every running meeting closes itself at the overrun limit, whatever its phase timers say.
-    ends = await session.scalar(
-        select(func.min(MeetingOccurrence.ends_at)).where(MeetingOccurrence.state == OccurrenceState.RUNNING, mine)
-    )
+    ).one()
     candidates: list[datetime | None] = [
-        await session.scalar(
-            select(func.min(MeetingReminder.due_at)).where(
-                MeetingReminder.sent_at.is_(None), in_scope(MeetingReminder.guild_id, scope)
-            )
-        ),
-        await session.scalar(
-            select(func.min(MeetingOccurrence.starts_at)).where(
-                MeetingOccurrence.state == OccurrenceState.SCHEDULED, mine
-            )
-        ),
+        reminder,
+        start,
         unstaffed - NO_FACILITATOR_ALERT if unstaffed else None,
         ends + OVERRUN_LIMIT if ends else None,
     ]

@@ -18,7 +18,7 @@ from bot.services.guild_config import GuildConfigService
 from bot.services.meetings.common import NO_FACILITATOR_ALERT, OVERRUN_LIMIT
 from bot.services.meetings.runner import MeetingRunner
 from bot.services.scope import in_scope
-from tests.fixtures.db import FakeClock
+from tests.fixtures.db import FakeClock, statements
 
 NOW = datetime(2026, 11, 30, 19, 0, tzinfo=UTC)
 TEMPLATES = load_templates()
@@ -248,6 +248,19 @@ async def test_next_due_finds_what_reading_every_running_meeting_found(
         for reminder in (await session.scalars(select(MeetingReminder))).all():
             reminder.sent_at = NOW
     assert await runner.next_due() == await old_next_due(runner)
+
+
+async def test_the_runner_reads_its_four_earliest_instants_in_one_statement(
+    database: Database, clock: FakeClock
+) -> None:
+    clock.set(NOW)
+    await configure_guilds(database, clock)
+    runner = MeetingRunner(database, clock, TEMPLATES)
+    await add(database, *random_meetings(random.Random(3), TEMPLATES))
+    with statements(database) as seen:
+        await runner.next_due()
+    # The next reminder, start, unstaffed start and overrun in one SELECT; the running meetings' timers in another.
+    assert len(seen) == 2, seen
 
 
 async def dm_texts(database: Database) -> list[str]:
