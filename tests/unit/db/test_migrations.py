@@ -5,8 +5,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from bot.db.engine import Database
-from bot.db.migrate import downgrade, upgrade
+from bot.db.migrate import downgrade, head_revision, upgrade
 from bot.db.models import Base
+from tests.fixtures.db import statements
 
 SOME_TIME = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -26,6 +27,23 @@ async def test_migrations_go_up_down_and_up_again(empty_database_url):
         assert await table_names(db) <= {"alembic_version"}
         await upgrade(db)
         assert {"guild_config", "app_state"} <= await table_names(db)
+    finally:
+        await db.dispose()
+
+
+async def test_a_database_at_head_is_checked_in_one_read_and_one_behind_is_upgraded(empty_database_url):
+    db = Database(empty_database_url)
+    try:
+        await upgrade(db)
+        with statements(db) as seen:
+            await upgrade(db)  # what every start does: nothing to migrate
+        assert seen == ["SELECT version_num FROM alembic_version"], seen
+        await downgrade(db, "-1")
+        await upgrade(db)
+        async with db.engine.connect() as connection:
+            versions = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
+        assert versions == [head_revision()]
+        assert set(Base.metadata.tables) <= await table_names(db)
     finally:
         await db.dispose()
 
