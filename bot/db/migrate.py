@@ -51,7 +51,7 @@ async def is_at_head(database: Database) -> bool:
 async def upgrade(database: Database, revision: str = "head") -> None:
     """Upgrade the database to `revision` in one transaction."""
     # Alembic loads its environment and every migration script to find out there is nothing to do, on every start
-    # (about 15 ms; the tests start the bot hundreds of times).
+    # (about 9 ms of CPU against 0.5 ms for the one read; the tests start the bot hundreds of times).
     if revision == "head" and await is_at_head(database):
         log.info("Database schema is at head (%s).", head_revision())
         return
