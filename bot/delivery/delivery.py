@@ -129,14 +129,18 @@ class Delivery:
 
     async def next_due(self) -> datetime | None:
         """Return the next instant at which the runner, the rota or delivery has something to do."""
-        candidates = [
-            await self.bot.services.meetings.next_due(),
-            await self.bot.services.rota_timers.next_due(),
-            await self.bot.services.referral.next_due(),
-            await self.bot.services.outbox.next_due(),
-            await self.bot.services.alerts.next_due(),
-            await self.bot.services.care.debriefs.next_due(),
-        ]
+        services = self.bot.services
+        # One read-only session for them all: this runs at every wake-up, and each session has its own cost (on
+        # PostgreSQL the pool's ping, the BEGIN and the COMMIT: five round trips).
+        async with self.bot.database.session() as session:
+            candidates = [
+                await services.meetings.next_due(session),
+                await services.rota_timers.next_due(session),
+                await services.referral.next_due(session),
+                await services.outbox.next_due(session),
+                await services.alerts.next_due(session),
+                await services.care.debriefs.next_due(session),
+            ]
         due = [when for when in candidates if when is not None]
         return min(due) if due else None
 

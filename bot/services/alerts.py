@@ -237,8 +237,11 @@ class AlertService:
             log.warning("Alerts not taken in time, coordinators alerted: %d.", escalated)
         return escalated
 
-    async def next_due(self) -> datetime | None:
-        """Return when the next untaken alert escalates, or the next ids are due to be forgotten."""
+    async def next_due(self, session: AsyncSession | None = None) -> datetime | None:
+        """Return when the next untaken alert escalates, or the next ids are due to be forgotten (in `session`)."""
+        if session is None:
+            async with self._db.session() as session:
+                return await self.next_due(session)
         mine = in_scope(FacilitatorAlert.guild_id, self.scope)
         # One statement for both: this runs at every wake-up, and each statement is a trip to the database.
         query = select(
@@ -254,8 +257,7 @@ class AlertService:
                 mine,
             ),
         )
-        async with self._db.session() as session:
-            escalation, oldest_ids = (await session.execute(query)).one()
+        escalation, oldest_ids = (await session.execute(query)).one()
         # Just past the day, since the purge forgets ids of alerts raised strictly more than a day ago.
         forget = oldest_ids + ID_RETENTION + timedelta(seconds=1) if oldest_ids is not None else None
         due = [when for when in (escalation, forget) if when is not None]

@@ -205,29 +205,31 @@ class OutboxService:
         log.info("Took back %d outbox claim(s) that a previous run left unfinished.", count)
         return count
 
-    async def next_due(self) -> datetime | None:
+    async def next_due(self, session: AsyncSession | None = None) -> datetime | None:
         """Return the earliest instant a claim would find something: now, a failed step's retry, or a lease's end."""
+        if session is None:
+            async with self._db.session() as session:
+                return await self.next_due(session)
         now = self._clock.now()
         scope = in_scope(Outbox.guild_id, self.scope)
-        async with self._db.session() as session:
-            ready = await session.scalar(select(Outbox.id).where(await _claimable(session, now), scope).limit(1))
-            if ready is not None:
-                return now
-            retry, claimed = (
-                await session.execute(
-                    select(
-                        # Only the first of a lane's failed steps counts: what waits behind it goes when it does.
-                        earliest(
-                            Outbox.claimed_at,
-                            Outbox.state == OutboxState.PENDING,
-                            Outbox.claimed_at > now,
-                            ~_waits_in_lane(now),
-                            scope,
-                        ),
-                        earliest(Outbox.claimed_at, Outbox.state == OutboxState.SENDING, scope),
-                    )
+        ready = await session.scalar(select(Outbox.id).where(await _claimable(session, now), scope).limit(1))
+        if ready is not None:
+            return now
+        retry, claimed = (
+            await session.execute(
+                select(
+                    # Only the first of a lane's failed steps counts: what waits behind it goes when it does.
+                    earliest(
+                        Outbox.claimed_at,
+                        Outbox.state == OutboxState.PENDING,
+                        Outbox.claimed_at > now,
+                        ~_waits_in_lane(now),
+                        scope,
+                    ),
+                    earliest(Outbox.claimed_at, Outbox.state == OutboxState.SENDING, scope),
                 )
-            ).one()
+            )
+        ).one()
         due = [when for when in (retry, claimed + CLAIM_LEASE if claimed is not None else None) if when is not None]
         return min(due) if due else None
 

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 
 from bot.delivery.delivery import START_JOB, WAKE_JOB
 from bot.services.outbox import OutboxItem
@@ -121,7 +122,7 @@ async def test_a_step_reported_due_at_every_look_is_retried_a_second_later_not_i
         harness.clock.advance(milliseconds=1)  # a run takes time
         await tick()
 
-    async def due_as_soon_as_asked() -> datetime:
+    async def due_as_soon_as_asked(_session: object) -> datetime:
         return harness.clock.advance(milliseconds=1)
 
     monkeypatch.setattr(services.meetings, "tick", ticking_tick)
@@ -129,6 +130,26 @@ async def test_a_step_reported_due_at_every_look_is_retried_a_second_later_not_i
     await run_due(harness)
     assert runs <= 2
     assert wake_at(harness) == harness.clock.now() + timedelta(seconds=1)
+
+
+async def test_a_wake_up_asks_every_service_when_it_is_next_due_in_one_session(
+    sandbox: Sandbox, group: Group, harness: BotHarness
+) -> None:
+    await scheduled(sandbox, group, harness)
+    assert harness.bot is not None
+    engine = harness.bot.database.engine.sync_engine
+    checkouts: list[object] = []
+
+    def checked_out(*_args: object) -> None:
+        checkouts.append(_args)
+
+    event.listen(engine, "checkout", checked_out)
+    try:
+        assert await harness.bot.delivery.next_due() == START
+    finally:
+        event.remove(engine, "checkout", checked_out)
+    # Six services' reads, one session: each session costs its own checkout (and on PostgreSQL, round trips).
+    assert len(checkouts) == 1, checkouts
 
 
 async def test_a_meeting_due_opens_before_the_runs_other_steps(

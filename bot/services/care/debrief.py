@@ -165,12 +165,14 @@ class DebriefService:
             )
             return rowcount(result)
 
-    async def next_due(self) -> datetime | None:
+    async def next_due(self, session: AsyncSession | None = None) -> datetime | None:
         """Return when the next unanswered debrief's facilitator id is due to be forgotten."""
-        async with self._db.session() as session:
-            return await session.scalar(
-                select(func.min(FacilitatorDebrief.forget_at)).where(in_scope(FacilitatorDebrief.guild_id, self.scope))
-            )
+        if session is None:
+            async with self._db.session() as session:
+                return await self.next_due(session)
+        return await session.scalar(
+            select(func.min(FacilitatorDebrief.forget_at)).where(in_scope(FacilitatorDebrief.guild_id, self.scope))
+        )
 
     async def figures(self, first_month: str, last_month: str, policy: DisclosurePolicy) -> DebriefFigures:
         """Return debriefs asked, answered and tough per group and month (YYYY-MM, inclusive), protected by `policy`."""

@@ -110,10 +110,12 @@ class MeetingRunner:
         await self._start_each(ids, now, deliver)
         return upcoming
 
-    async def next_due(self) -> datetime | None:
+    async def next_due(self, session: AsyncSession | None = None) -> datetime | None:
         """Return the earliest instant at which `tick` has something to do."""
-        async with self._db.session() as session:
-            return await due.next_due(session, self.scope, longest_lead(self.templates), self._state_of)
+        if session is None:
+            async with self._db.session() as session:
+                return await self.next_due(session)
+        return await due.next_due(session, self.scope, longest_lead(self.templates), self._state_of)
 
     async def _start_due(self, now: datetime) -> None:
         async with self._db.session() as session:

@@ -213,12 +213,14 @@ class ReferralService:
                     reads.append(CountRead(gid, tuple(routes)))
         return reads
 
-    async def next_due(self) -> datetime | None:
+    async def next_due(self, session: AsyncSession | None = None) -> datetime | None:
         """Return when the next counts are due to be read (None when no group has a route)."""
-        async with self._db.session() as session:
-            due = await session.scalar(
-                select(func.min(ReferralSettings.counts_due_at)).where(in_scope(ReferralSettings.guild_id, self.scope))
-            )
+        if session is None:
+            async with self._db.session() as session:
+                return await self.next_due(session)
+        due = await session.scalar(
+            select(func.min(ReferralSettings.counts_due_at)).where(in_scope(ReferralSettings.guild_id, self.scope))
+        )
         return due if due is None else _aware(due)
 
     async def record_uses(self, guild_id: int, channel_id: int, uses: dict[str, int]) -> int:

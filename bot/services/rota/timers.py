@@ -87,35 +87,37 @@ class RotaTimers:
                         _alert_coordinators(session, now, config, _escalation_text(row, occurrence))
         await self._weekly_posts(now)
 
-    async def next_due(self) -> datetime | None:
+    async def next_due(self, session: AsyncSession | None = None) -> datetime | None:
         """Return the earliest instant at which `tick` has something to do."""
+        if session is None:
+            async with self._db.session() as session:
+                return await self.next_due(session)
         now = self._clock.now()
-        async with self._db.session() as session:
-            rows = (
-                await session.execute(
-                    select(RotaAssignment, MeetingOccurrence.starts_at, RotaSettings)
-                    .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
-                    .outerjoin(RotaSettings, RotaSettings.guild_id == RotaAssignment.guild_id)
-                    .where(
-                        MeetingOccurrence.state == OccurrenceState.SCHEDULED,
-                        MeetingOccurrence.starts_at > now,
-                        RotaAssignment.status.in_((DutyStatus.PLANNED, DutyStatus.OPEN)),
-                        in_scope(RotaAssignment.guild_id, self.scope),
-                    )
+        rows = (
+            await session.execute(
+                select(RotaAssignment, MeetingOccurrence.starts_at, RotaSettings)
+                .join(MeetingOccurrence, MeetingOccurrence.id == RotaAssignment.occurrence_id)
+                .outerjoin(RotaSettings, RotaSettings.guild_id == RotaAssignment.guild_id)
+                .where(
+                    MeetingOccurrence.state == OccurrenceState.SCHEDULED,
+                    MeetingOccurrence.starts_at > now,
+                    RotaAssignment.status.in_((DutyStatus.PLANNED, DutyStatus.OPEN)),
+                    in_scope(RotaAssignment.guild_id, self.scope),
                 )
-            ).all()
-            due: list[datetime] = []
-            for row, starts_at, settings in rows:
-                confirm_at, remind_at, escalate_at = _step_times(starts_at, settings)
-                if row.status == DutyStatus.PLANNED and not row.confirm_sent:
-                    due.append(confirm_at)
-                elif row.status == DutyStatus.PLANNED and not row.reminder_sent:
-                    due.append(remind_at)
-                if not row.escalated:
-                    due.append(escalate_at)
-            # Only the groups `_weekly_posts` posts for: one it skips would otherwise be reported due at every look.
-            for config in await self._weekly_post_groups(session):
-                due.append(_next_weekly_post(now, zone_of(config), await session.get(RotaSettings, config.guild_id)))
+            )
+        ).all()
+        due: list[datetime] = []
+        for row, starts_at, settings in rows:
+            confirm_at, remind_at, escalate_at = _step_times(starts_at, settings)
+            if row.status == DutyStatus.PLANNED and not row.confirm_sent:
+                due.append(confirm_at)
+            elif row.status == DutyStatus.PLANNED and not row.reminder_sent:
+                due.append(remind_at)
+            if not row.escalated:
+                due.append(escalate_at)
+        # Only the groups `_weekly_posts` posts for: one it skips would otherwise be reported due at every look.
+        for config in await self._weekly_post_groups(session):
+            due.append(_next_weekly_post(now, zone_of(config), await session.get(RotaSettings, config.guild_id)))
         return min(due) if due else None
 
     async def _weekly_post_groups(self, session: AsyncSession) -> list[GuildConfig]:
