@@ -395,8 +395,9 @@ async def try_input(sweep: Sweep, leaf: str, person: str, options: dict[str, Any
     """Use a command with these options; return what went wrong, or None."""
     sandbox = sweep.life.sandbox
     await settle(sweep)
-    fresh = sweep.last_dump is not None and sweep.writes == sweep.writes_at_dump
-    before = sweep.last_dump if fresh and sweep.last_dump is not None else await dump(sweep)
+    before = sweep.last_dump
+    if before is None or sweep.writes != sweep.writes_at_dump:
+        before = await dump(sweep)
     sweep.last_dump = None  # until this example is through
     pings, errors, refusals = len(sandbox.pings()), len(sweep.errors), sweep.refusals
     handle = await invoke(sweep, leaf, person, options)
