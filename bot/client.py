@@ -143,9 +143,13 @@ class SmartBot(commands.AutoShardedBot):
         return True
 
     async def close(self) -> None:
-        """Stop the scheduler, log out, and release the database."""
-        self.scheduler.shutdown()
+        """Let the delivery under way finish, stop the scheduler, log out, and release the database."""
         try:
-            await super().close()
+            # First, while the scheduler still runs: shutting it down cancels its jobs under way without waiting.
+            await self.delivery.stop()
         finally:
-            await self.database.dispose()
+            self.scheduler.shutdown()
+            try:
+                await super().close()
+            finally:
+                await self.database.dispose()

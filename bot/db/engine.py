@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 from collections import Counter
@@ -22,6 +23,8 @@ from bot.db.urls import sqlite_path_of
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# How long closing the database waits for the sessions still open (a command or listener finishing its write).
+DISPOSE_GRACE_SECONDS = 2.0
 # Key in `Session.info` of the tables a session's transaction has written to; "*" when it cannot tell.
 WRITTEN_TABLES = "written_tables"
 ANY_TABLE = "*"
@@ -121,6 +124,9 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _set_sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._versions: Counter[str] = Counter()
+        # Sessions open now, and what `dispose` waits on for them to close (made only when it has to wait).
+        self._open_sessions = 0
+        self._all_closed: asyncio.Event | None = None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -128,12 +134,18 @@ class Database:
 
         Never await a Discord call inside this block: a write transaction must stay short.
         """
-        async with self._sessions() as session:
-            async with session.begin():
-                yield session
-            # Committed: what this process has cached from these tables is out of date.
-            written = session.sync_session.info.pop(WRITTEN_TABLES, ())
-            self._versions.update(written)
+        self._open_sessions += 1
+        try:
+            async with self._sessions() as session:
+                async with session.begin():
+                    yield session
+                # Committed: what this process has cached from these tables is out of date.
+                written = session.sync_session.info.pop(WRITTEN_TABLES, ())
+                self._versions.update(written)
+        finally:
+            self._open_sessions -= 1
+            if self._open_sessions == 0 and self._all_closed is not None:
+                self._all_closed.set()
 
     def version(self, table: str) -> int:
         """Return a number that changes whenever this process commits a write to `table`.
@@ -144,6 +156,18 @@ class Database:
         """
         return self._versions[table] + self._versions[ANY_TABLE]
 
-    async def dispose(self) -> None:
-        """Close every pooled connection."""
+    async def dispose(self, grace: float = DISPOSE_GRACE_SECONDS) -> None:
+        """Close every pooled connection, once the sessions still open have closed (or `grace` seconds have passed).
+
+        A session still open holds its connection outside the pool, where closing the pool cannot reach it: left to
+        the garbage collector after the event loop has ended, its connection is cut off mid-statement.
+        """
+        if self._open_sessions:
+            self._all_closed = asyncio.Event()
+            try:
+                await asyncio.wait_for(self._all_closed.wait(), grace)
+            except TimeoutError:
+                log.warning("Closing the database with %d session(s) still open.", self._open_sessions)
+            finally:
+                self._all_closed = None
         await self.engine.dispose()

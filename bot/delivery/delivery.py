@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -30,6 +32,9 @@ FAILED_STEP_RETRY = timedelta(seconds=1)
 WAKE_AHEAD = timedelta(milliseconds=10)
 # Meeting threads remembered (occurrence id -> thread id): far more than run at once in one process.
 VENUES_KEPT = 4096
+# How long a closing bot lets the runs under way finish before cancelling them: well inside the 10 s a container
+# or service manager gives a process between asking it to stop and killing it.
+STOP_GRACE_SECONDS = 5.0
 
 
 class Delivery:
@@ -38,7 +43,11 @@ class Delivery:
     def __init__(self, bot: SmartBot) -> None:
         self.bot = bot
         self._lock = asyncio.Lock()
+        # Runs started in the background (`kick`), which `idle` waits for.
         self._tasks: set[asyncio.Task[None]] = set()
+        # The scheduler's jobs under way (wake-ups, meanwhile starts), which only `stop` waits for.
+        self._jobs: set[asyncio.Task[object]] = set()
+        self._stopping = False
         self._flushing: LaneFlush | None = None
         # When the run under way began its current pass (None when no run is under way).
         self._pass_began: datetime | None = None
@@ -60,6 +69,8 @@ class Delivery:
 
     def kick(self) -> None:
         """Run what is due in the background, after the interaction has been answered."""
+        if self._stopping:
+            return
         task = asyncio.create_task(self.run_due())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -68,6 +79,23 @@ class Delivery:
         """Wait until background deliveries have finished."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Start no more runs, and let those under way finish (cancelled after `grace` seconds) before the bot closes.
+
+        A run left going would still hold a database connection when the database is closed, and be cut off by the
+        event loop's end; what it had not committed is done by the next start (the outbox and the claims see to it).
+        """
+        self._stopping = True
+        running = [*self._tasks, *self._jobs]
+        if not running:
+            return
+        _finished, late = await asyncio.wait(running, timeout=grace)
+        if late:
+            log.warning("Cancelling %d delivery run(s) still going %.0f s into closing the bot.", len(late), grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def run_due(self) -> None:
         """Let the runner do what is due and deliver the results, again while more falls due; set the next wake-up."""
@@ -164,6 +192,11 @@ class Delivery:
 
     async def _start_meanwhile(self, when: datetime) -> None:
         """Open the meetings due at `when` beside a run busy since before then; else leave them to the wake-up."""
+        with self._as_job() as stopping:
+            if not stopping:
+                await self._start_beside_the_run(when)
+
+    async def _start_beside_the_run(self, when: datetime) -> None:
         began = self._pass_began
         if began is None or began >= when:
             # No run, or one whose pass began after the start and does the starts first: the wake-up job, set for
@@ -203,7 +236,22 @@ class Delivery:
         """Run what is due; a meeting falling due meanwhile is claimed by the flush under way (see `flush`)."""
         # Awaited, not started in the background: concurrent runs of the timers let a killed and restarted bot
         # request a scheduled event twice (seen in the kill sweep).
-        await self.run_due()
+        with self._as_job() as stopping:
+            if not stopping:
+                await self.run_due()
+
+    @contextlib.contextmanager
+    def _as_job(self) -> Iterator[bool]:
+        """Count the scheduler's job under way in as one `stop` waits for; give whether the bot is stopping."""
+        task = asyncio.current_task()
+        if task is None or self._stopping:
+            yield self._stopping
+            return
+        self._jobs.add(task)
+        try:
+            yield False
+        finally:
+            self._jobs.discard(task)
 
     async def flush(self) -> int:
         """Deliver every claimable outbox item, each meeting's in order; return how many were delivered."""

@@ -324,3 +324,97 @@ async def test_a_meeting_due_is_opened_from_the_steps_its_start_claimed(
     await harness.advance_to(START)
     assert handed[:2] == ["open_venue", "message"] and "panel" in handed, handed
     assert_opened_once_in_order(sandbox, group)
+
+
+# --- closing ----------------------------------------------------------------------------------------------------
+
+
+class HeldRun:
+    """A run of the timers held at its alerts' tick until released: a delivery under way when the bot closes."""
+
+    def __init__(self, harness: BotHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+        assert harness.bot is not None
+        alerts = harness.bot.services.alerts
+        tick = alerts.tick
+        self.entered, self.release = asyncio.Event(), asyncio.Event()
+        self.runs = 0
+        self.outcomes: list[str] = []
+
+        async def held_tick() -> None:
+            self.runs += 1
+            self.entered.set()
+            try:
+                await self.release.wait()
+            except asyncio.CancelledError:
+                self.outcomes.append("cancelled")
+                raise
+            await tick()
+            self.outcomes.append("finished")
+
+        monkeypatch.setattr(alerts, "tick", held_tick)
+
+
+async def yield_a_while() -> None:
+    """Let every task that can move do so, many times over (nothing here waits for the clock)."""
+    for _ in range(50):
+        await asyncio.sleep(0)
+
+
+async def test_closing_the_bot_lets_the_run_under_way_finish_and_starts_no_other(
+    sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await scheduled(sandbox, group, harness)
+    assert harness.bot is not None
+    bot = harness.bot
+    run = HeldRun(harness, monkeypatch)
+    bot.delivery.kick()
+    await run.entered.wait()
+    order: list[str] = []
+    dispose = bot.database.dispose
+
+    async def recorded_dispose(grace: float = 2.0) -> None:
+        order.append("database closed")
+        await dispose(grace)
+
+    monkeypatch.setattr(bot.database, "dispose", recorded_dispose)
+    closing = asyncio.create_task(bot.close())
+    await yield_a_while()
+    assert not closing.done() and order == []  # the database stays open for the run
+    bot.delivery.kick()  # an interaction answered while closing: no new run
+    run.release.set()
+    await closing
+    assert run.outcomes == ["finished"] and run.runs == 1
+    assert order == ["database closed"]
+    assert not bot.scheduler.running
+
+
+async def test_a_scheduled_wake_up_under_way_is_waited_for_and_none_starts_once_stopping(
+    sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await scheduled(sandbox, group, harness)
+    assert harness.bot is not None
+    delivery = harness.bot.delivery
+    run = HeldRun(harness, monkeypatch)
+    # As the scheduler runs its jobs: each in a task of its own.
+    wake = asyncio.create_task(delivery._wake())
+    await run.entered.wait()
+    stopping = asyncio.create_task(delivery.stop())
+    await yield_a_while()
+    assert not stopping.done()
+    await delivery._wake()  # a job firing while the bot closes does nothing
+    run.release.set()
+    await stopping
+    await wake
+    assert run.outcomes == ["finished"] and run.runs == 1
+
+
+async def test_a_run_still_going_after_the_grace_is_cancelled(
+    sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await scheduled(sandbox, group, harness)
+    assert harness.bot is not None
+    run = HeldRun(harness, monkeypatch)
+    harness.bot.delivery.kick()
+    await run.entered.wait()
+    await harness.bot.delivery.stop(grace=0)
+    assert run.outcomes == ["cancelled"]

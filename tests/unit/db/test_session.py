@@ -1,3 +1,5 @@
+import asyncio
+
 import pytest
 from sqlalchemy import func, select
 
@@ -46,3 +48,51 @@ async def test_a_database_opened_again_in_the_process_compiles_no_statement_agai
     finally:
         await first.dispose()
         await again.dispose()
+
+
+async def test_closing_the_database_waits_for_a_session_still_open_and_keeps_its_write(migrated_database_url, clock):
+    database = Database(migrated_database_url)
+    written, release = asyncio.Event(), asyncio.Event()
+
+    async def a_command_finishing() -> None:
+        async with database.session() as session:
+            session.add(AppState(key="late", value="kept", updated_at=clock.now()))
+            await session.flush()
+            written.set()
+            await release.wait()
+
+    command = asyncio.create_task(a_command_finishing())
+    await written.wait()
+    closing = asyncio.create_task(database.dispose())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not closing.done()  # the session holds its connection: closing waits for it
+    release.set()
+    await command
+    await closing
+    assert database.engine.pool.checkedout() == 0
+    again = Database(migrated_database_url)
+    try:
+        async with again.session() as session:
+            assert (await session.get(AppState, "late")).value == "kept"
+    finally:
+        await again.dispose()
+
+
+async def test_closing_the_database_waits_for_an_open_session_only_so_long(migrated_database_url, caplog):
+    database = Database(migrated_database_url)
+    opened, release = asyncio.Event(), asyncio.Event()
+
+    async def a_listener_that_hangs() -> None:
+        async with database.session() as session:
+            await session.execute(select(func.count()).select_from(AppState))
+            opened.set()
+            await release.wait()
+
+    listener = asyncio.create_task(a_listener_that_hangs())
+    await opened.wait()
+    await database.dispose(grace=0)
+    assert "still open" in caplog.text
+    release.set()
+    await listener
+    await database.dispose()
