@@ -1,4 +1,4 @@
-"""The dashboard's reads on SQLite find upcoming meetings and their duties by index, never by walking history.
+"""The dashboard's reads on SQLite find meetings and their duties by index, never by walking history.
 
 The bot never runs ANALYZE, so SQLite has no statistics and its plans depend on the indexes alone, not on how many
 rows there are: a plan seen on this small seed is the plan a national year gets. Before migration 0013, "is each
@@ -8,16 +8,11 @@ duties).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
-from sqlalchemy import event
 
 from bot.db.engine import Database
 from bot.services.participation.dashboard import Dashboard
-from tests.fixtures.db import FakeClock
+from tests.fixtures.db import FakeClock, plans, statements_with_parameters
 from tests.web.conftest import NOW, seed
 
 # Tables that grow with every meeting held: reading them other than by an index that narrows to what is asked
@@ -25,33 +20,8 @@ from tests.web.conftest import NOW, seed
 HISTORY_TABLES = ("meeting_occurrence", "rota_assignment")
 
 
-@contextmanager
-def statements_with_parameters(database: Database) -> Iterator[list[tuple[str, Any]]]:
-    """Collect each statement the database runs inside the block, with the parameters it ran with."""
-    seen: list[tuple[str, Any]] = []
-
-    def record(_conn: object, _cursor: object, statement: str, parameters: Any, *_args: object) -> None:
-        seen.append((statement, parameters))
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
-
-
-async def plans(database: Database, ran: list[tuple[str, Any]]) -> list[tuple[str, str]]:
-    """Return (statement, plan line) for every line of SQLite's plan of each statement that ran."""
-    lines = []
-    async with database.engine.connect() as connection:
-        for statement, parameters in ran:
-            rows = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-            lines += [(statement, str(row[-1])) for row in rows]
-    return lines
-
-
 @pytest.mark.parametrize("database_backend", ["sqlite"], indirect=True)
-async def test_the_overview_reads_upcoming_meetings_and_their_duties_by_index(database: Database) -> None:
+async def test_the_overview_reads_meetings_and_their_duties_by_index(database: Database) -> None:
     await seed(database, FakeClock(NOW))
     with statements_with_parameters(database) as ran:
         await Dashboard(database, FakeClock(NOW)).overview(NOW.date(), NOW)
