@@ -50,25 +50,31 @@ async def test_a_database_opened_again_in_the_process_compiles_no_statement_agai
         await again.dispose()
 
 
-async def test_closing_the_database_waits_for_a_session_still_open_and_keeps_its_write(migrated_database_url, clock):
-    database = Database(migrated_database_url)
-    written, release = asyncio.Event(), asyncio.Event()
+class HeldSession:
+    """A session that writes a row and stays open until released: a command still finishing as the bot closes."""
 
-    async def a_command_finishing() -> None:
+    def __init__(self, database: Database, clock) -> None:
+        self.opened, self.release = asyncio.Event(), asyncio.Event()
+        self.task = asyncio.create_task(self._hold(database, clock))
+
+    async def _hold(self, database: Database, clock) -> None:
         async with database.session() as session:
             session.add(AppState(key="late", value="kept", updated_at=clock.now()))
             await session.flush()
-            written.set()
-            await release.wait()
+            self.opened.set()
+            await self.release.wait()
 
-    command = asyncio.create_task(a_command_finishing())
-    await written.wait()
+
+async def test_closing_the_database_waits_for_a_session_still_open_and_keeps_its_write(migrated_database_url, clock):
+    database = Database(migrated_database_url)
+    held = HeldSession(database, clock)
+    await held.opened.wait()
     closing = asyncio.create_task(database.dispose())
     for _ in range(20):
         await asyncio.sleep(0)
     assert not closing.done()  # the session holds its connection: closing waits for it
-    release.set()
-    await command
+    held.release.set()
+    await held.task
     await closing
     assert database.engine.pool.checkedout() == 0
     again = Database(migrated_database_url)
@@ -79,20 +85,12 @@ async def test_closing_the_database_waits_for_a_session_still_open_and_keeps_its
         await again.dispose()
 
 
-async def test_closing_the_database_waits_for_an_open_session_only_so_long(migrated_database_url, caplog):
+async def test_closing_the_database_waits_for_an_open_session_only_so_long(migrated_database_url, clock, caplog):
     database = Database(migrated_database_url)
-    opened, release = asyncio.Event(), asyncio.Event()
-
-    async def a_listener_that_hangs() -> None:
-        async with database.session() as session:
-            await session.execute(select(func.count()).select_from(AppState))
-            opened.set()
-            await release.wait()
-
-    listener = asyncio.create_task(a_listener_that_hangs())
-    await opened.wait()
+    held = HeldSession(database, clock)
+    await held.opened.wait()
     await database.dispose(grace=0)
     assert "still open" in caplog.text
-    release.set()
-    await listener
+    held.release.set()
+    await held.task
     await database.dispose()

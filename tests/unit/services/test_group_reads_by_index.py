@@ -13,9 +13,9 @@ from datetime import timedelta
 import pytest
 
 from bot.db.engine import Database
-from bot.db.models import MeetingOccurrence
 from bot.services.meetings.picking import series_picks, upcoming_meeting_picks
 from tests.fixtures.db import FakeClock, plans, statements_with_parameters
+from tests.unit.services.test_meeting_timers import occurrence
 
 GUILD = 1
 
@@ -25,20 +25,7 @@ async def test_a_groups_upcoming_meetings_are_found_by_the_groups_index(database
     async with database.session() as session:
         for guild_id in (GUILD, 2):
             starts = clock.now() + timedelta(days=guild_id)
-            session.add(
-                MeetingOccurrence(
-                    guild_id=guild_id,
-                    local_start=starts.strftime("%Y-%m-%dT%H:%M:%S"),
-                    starts_at=starts,
-                    ends_at=starts + timedelta(hours=1),
-                    state="scheduled",
-                    title="Tuesday SMART",
-                    template_slug="standard",
-                    location_kind="voice",
-                    channel_id=5,
-                    created_at=clock.now(),
-                )
-            )
+            session.add(occurrence(guild_id, state="scheduled", starts_at=starts, ends_at=starts + timedelta(hours=1)))
     with statements_with_parameters(database) as ran:
         assert len(await upcoming_meeting_picks(database, clock, GUILD, "")) == 1
         await series_picks(database, clock, GUILD, "", with_next_meeting=True)
