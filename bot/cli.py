@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -77,7 +76,7 @@ def run(ctx: typer.Context) -> None:
 
 
 async def _run_bot(settings: Settings) -> None:
-    from bot.client import SmartBot
+    from bot.client import SmartBot, run_until_signalled
     from bot.db.engine import Database
     from bot.db.migrate import upgrade
     from bot.keyfile import ensure_key_file
@@ -87,12 +86,8 @@ async def _run_bot(settings: Settings) -> None:
     database = Database(settings.database_url)
     await upgrade(database)
     bot = SmartBot(settings, database, freeze_heap=True)
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
     try:
-        async with bot:
-            await bot.start(settings.discord_token.get_secret_value())
+        await run_until_signalled(bot, settings.discord_token.get_secret_value())
     finally:
         log.info("Bot stopped.")
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import hashlib
 import importlib
 import json
 import logging
 import pkgutil
+import signal
 
 import discord
 from discord import app_commands
@@ -104,6 +106,8 @@ class SmartBot(commands.AutoShardedBot):
         )
         # The one way from what services decided (the outbox) to Discord; every cog and timer reaches it here.
         self.delivery: Delivery = Delivery(self)
+        # The one close every caller waits for (a signal, `async with`'s exit, a second signal).
+        self._shutdown: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         """Load the cogs, sync the command tree when it changed, and start the scheduler."""
@@ -144,6 +148,12 @@ class SmartBot(commands.AutoShardedBot):
 
     async def close(self) -> None:
         """Let the delivery under way finish, stop the scheduler, log out, and release the database."""
+        # Once, however often it is asked for: each caller returns when all of it is done, the database included.
+        if self._shutdown is None:
+            self._shutdown = asyncio.ensure_future(self._close())
+        await self._shutdown
+
+    async def _close(self) -> None:
         try:
             # First, while the scheduler still runs: shutting it down cancels its jobs under way without waiting.
             await self.delivery.stop()
@@ -153,3 +163,24 @@ class SmartBot(commands.AutoShardedBot):
                 await super().close()
             finally:
                 await self.database.dispose()
+
+
+async def run_until_signalled(bot: discord.Client, token: str) -> None:
+    """Run the bot until SIGINT or SIGTERM, and return only once its close has finished, the database's included."""
+    loop = asyncio.get_running_loop()
+    closing: list[asyncio.Future[None]] = []
+
+    def close() -> None:
+        if not closing:  # a second signal while closing changes nothing
+            closing.append(asyncio.ensure_future(bot.close()))
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, close)
+    try:
+        async with bot:
+            await bot.start(token)
+    finally:
+        # discord.py's start returns once its own part of closing is done; the rest of ours (the database) may still
+        # be going, and asyncio.run would cancel it on return, cutting a connection off mid-statement.
+        if closing:
+            await closing[0]

@@ -124,7 +124,7 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _set_sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._versions: Counter[str] = Counter()
-        # Sessions open now, and what `dispose` waits on for them to close (made only when it has to wait).
+        # Sessions open now, and what `dispose` waits on for them to close (made when it first has to wait).
         self._open_sessions = 0
         self._all_closed: asyncio.Event | None = None
 
@@ -135,6 +135,8 @@ class Database:
         Never await a Discord call inside this block: a write transaction must stay short.
         """
         self._open_sessions += 1
+        if self._all_closed is not None:
+            self._all_closed.clear()
         try:
             async with self._sessions() as session:
                 async with session.begin():
@@ -163,11 +165,11 @@ class Database:
         the garbage collector after the event loop has ended, its connection is cut off mid-statement.
         """
         if self._open_sessions:
-            self._all_closed = asyncio.Event()
+            # One event for every caller (the bot may be closed twice at once), set when the last session closes.
+            if self._all_closed is None:
+                self._all_closed = asyncio.Event()
             try:
                 await asyncio.wait_for(self._all_closed.wait(), grace)
             except TimeoutError:
                 log.warning("Closing the database with %d session(s) still open.", self._open_sessions)
-            finally:
-                self._all_closed = None
         await self.engine.dispose()

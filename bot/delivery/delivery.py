@@ -87,15 +87,24 @@ class Delivery:
         event loop's end; what it had not committed is done by the next start (the outbox and the claims see to it).
         """
         self._stopping = True
-        running = [*self._tasks, *self._jobs]
+        # Not the caller's own task: a run that closed the bot would otherwise wait for itself.
+        running = [task for task in (*self._tasks, *self._jobs) if task is not asyncio.current_task()]
         if not running:
             return
-        _finished, late = await asyncio.wait(running, timeout=grace)
-        if late:
-            log.warning("Cancelling %d delivery run(s) still going %.0f s into closing the bot.", len(late), grace)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+        # A bot that never became ready has runs waiting for it to be: they would only wait out the grace.
+        late = set(running)
+        try:
+            if self.bot.is_ready():
+                _finished, late = await asyncio.wait(running, timeout=grace)
+        finally:
+            # Also when this wait is itself cancelled (a caller's own time limit): nothing is left going.
+            late = {task for task in late if not task.done()}
+            if late:
+                log.warning("Cancelling %d delivery run(s) still going as the bot closes.", len(late))
+                for task in late:
+                    task.cancel()
+                # A cancelled run may still finish a step in its own cleanup: that too has the grace, no more.
+                await asyncio.wait(late, timeout=grace)
 
     async def run_due(self) -> None:
         """Let the runner do what is due and deliver the results, again while more falls due; set the next wake-up."""

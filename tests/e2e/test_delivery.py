@@ -418,3 +418,19 @@ async def test_a_run_still_going_after_the_grace_is_cancelled(
     await run.entered.wait()
     await harness.bot.delivery.stop(grace=0)
     assert run.outcomes == ["cancelled"]
+
+
+async def test_a_run_outlasting_its_callers_own_time_limit_is_cancelled_not_left_going(
+    sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await scheduled(sandbox, group, harness)
+    assert harness.bot is not None
+    run = HeldRun(harness, monkeypatch)
+    harness.bot.delivery.kick()
+    await run.entered.wait()
+    stopping = asyncio.create_task(harness.bot.delivery.stop())
+    await yield_a_while()
+    stopping.cancel()  # as `asyncio.wait_for` does when the caller's limit passes before the grace
+    with pytest.raises(asyncio.CancelledError):
+        await stopping
+    assert run.outcomes == ["cancelled"]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
+
 import discord
 import pytest
 
 from bot.client import SmartBot
 from tests.e2e.conftest import Group, configure
 from tests.fixtures.db import statements
+from tests.sandbox.runner import pointed_at
 from tests.sandbox.server import Sandbox
 
 pytestmark = pytest.mark.e2e
@@ -130,6 +134,41 @@ async def test_close_stops_the_scheduler_and_releases_the_database(sandbox: Sand
     await running.stop()
     assert not bot.scheduler.running
     assert disposed == [True]
+
+
+async def test_a_stop_signal_closes_the_bot_and_returns_only_once_the_database_is_closed(
+    sandbox: Sandbox, group: Group, harness
+) -> None:
+    from bot.client import run_until_signalled
+    from bot.db.engine import Database
+    from bot.db.migrate import upgrade
+    from bot.scheduler import Scheduler
+
+    database = Database(harness.database_url)
+    await upgrade(database)
+    order: list[str] = []
+    dispose = database.dispose
+
+    async def recorded_dispose(grace: float = 2.0) -> None:
+        order.append("database closing")
+        await dispose(grace)
+        order.append("database closed")
+
+    database.dispose = recorded_dispose  # type: ignore[method-assign]
+    bot = SmartBot(harness.settings, database, clock=harness.clock, scheduler=Scheduler(), guild_ready_timeout=0.05)
+    with pointed_at(sandbox):
+        running = asyncio.create_task(run_until_signalled(bot, sandbox.token))
+        while not bot.is_ready():
+            assert not running.done(), running
+            await asyncio.sleep(0.005)
+        # As systemd stops the service; `python -m bot run` returns from the same function.
+        signal.raise_signal(signal.SIGTERM)
+        signal.raise_signal(signal.SIGTERM)  # impatient: a second signal changes nothing
+        await running
+    order.append("returned")
+    await bot.close()  # as any later caller would: the same close, already done
+    # Before, the run returned while the database was still closing, and asyncio.run cancelled the rest.
+    assert order == ["database closing", "database closed", "returned"]
 
 
 @pytest.mark.parametrize("freeze", [True, False], ids=["production", "tests"])

@@ -60,8 +60,11 @@ class RunningClient:
             await asyncio.sleep(0.005)
         return self
 
-    async def stop(self, *, timeout: float = 5.0) -> None:
-        """Close the client cleanly (gateway close 1000, HTTP session closed) and wait for its task."""
+    async def stop(self, *, timeout: float = 15.0) -> None:
+        """Close the client cleanly (gateway close 1000, HTTP session closed) and wait for its task.
+
+        The time limit leaves room for SmartBot's own close: a delivery run's grace (5 s) and the database's (2 s).
+        """
         try:
             if not self.client.is_closed():
                 await asyncio.wait_for(self.client.close(), timeout)

@@ -94,3 +94,16 @@ async def test_closing_the_database_waits_for_an_open_session_only_so_long(migra
     held.release.set()
     await held.task
     await database.dispose()
+
+
+async def test_two_closes_at_once_both_end_when_the_open_session_closes(migrated_database_url, clock, caplog):
+    database = Database(migrated_database_url)
+    held = HeldSession(database, clock)
+    await held.opened.wait()
+    # The bot closed twice (a second signal): each close waits for the same session.
+    closes = [asyncio.create_task(database.dispose()) for _ in range(2)]
+    await asyncio.sleep(0)
+    held.release.set()
+    await held.task
+    await asyncio.gather(*closes)
+    assert "still open" not in caplog.text  # neither waited out its grace
