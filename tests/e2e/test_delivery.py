@@ -360,15 +360,24 @@ async def yield_a_while() -> None:
         await asyncio.sleep(0)
 
 
+async def kicked_run_under_way(
+    sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> HeldRun:
+    """Schedule a meeting, then start a run in the background and hold it at its alerts' tick."""
+    await scheduled(sandbox, group, harness)
+    assert harness.bot is not None
+    run = HeldRun(harness, monkeypatch)
+    harness.bot.delivery.kick()
+    await run.entered.wait()
+    return run
+
+
 async def test_closing_the_bot_lets_the_run_under_way_finish_and_starts_no_other(
     sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await scheduled(sandbox, group, harness)
+    run = await kicked_run_under_way(sandbox, group, harness, monkeypatch)
     assert harness.bot is not None
     bot = harness.bot
-    run = HeldRun(harness, monkeypatch)
-    bot.delivery.kick()
-    await run.entered.wait()
     order: list[str] = []
     dispose = bot.database.dispose
 
@@ -411,11 +420,8 @@ async def test_a_scheduled_wake_up_under_way_is_waited_for_and_none_starts_once_
 async def test_a_run_still_going_after_the_grace_is_cancelled(
     sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await scheduled(sandbox, group, harness)
+    run = await kicked_run_under_way(sandbox, group, harness, monkeypatch)
     assert harness.bot is not None
-    run = HeldRun(harness, monkeypatch)
-    harness.bot.delivery.kick()
-    await run.entered.wait()
     await harness.bot.delivery.stop(grace=0)
     assert run.outcomes == ["cancelled"]
 
@@ -423,11 +429,8 @@ async def test_a_run_still_going_after_the_grace_is_cancelled(
 async def test_a_run_outlasting_its_callers_own_time_limit_is_cancelled_not_left_going(
     sandbox: Sandbox, group: Group, harness: BotHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await scheduled(sandbox, group, harness)
+    run = await kicked_run_under_way(sandbox, group, harness, monkeypatch)
     assert harness.bot is not None
-    run = HeldRun(harness, monkeypatch)
-    harness.bot.delivery.kick()
-    await run.entered.wait()
     stopping = asyncio.create_task(harness.bot.delivery.stop())
     await yield_a_while()
     stopping.cancel()  # as `asyncio.wait_for` does when the caller's limit passes before the grace
