@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -201,9 +200,7 @@ class Delivery:
 
     async def _start_meanwhile(self, when: datetime) -> None:
         """Open the meetings due at `when` beside a run busy since before then; else leave them to the wake-up."""
-        with self._as_job() as stopping:
-            if not stopping:
-                await self._start_beside_the_run(when)
+        await self._as_job(self._start_beside_the_run, when)
 
     async def _start_beside_the_run(self, when: datetime) -> None:
         began = self._pass_began
@@ -245,20 +242,17 @@ class Delivery:
         """Run what is due; a meeting falling due meanwhile is claimed by the flush under way (see `flush`)."""
         # Awaited, not started in the background: concurrent runs of the timers let a killed and restarted bot
         # request a scheduled event twice (seen in the kill sweep).
-        with self._as_job() as stopping:
-            if not stopping:
-                await self.run_due()
+        await self._as_job(self.run_due)
 
-    @contextlib.contextmanager
-    def _as_job(self) -> Iterator[bool]:
-        """Count the scheduler's job under way in as one `stop` waits for; give whether the bot is stopping."""
-        task = asyncio.current_task()
-        if task is None or self._stopping:
-            yield self._stopping
+    async def _as_job(self, work: Callable[..., Awaitable[None]], *args: object) -> None:
+        """Do a scheduler job's work, counted in as one that `stop` waits for; nothing once the bot is stopping."""
+        if self._stopping:
             return
+        task = asyncio.current_task()
+        assert task is not None  # noqa: S101 - a job is a coroutine the scheduler runs as a task
         self._jobs.add(task)
         try:
-            yield False
+            await work(*args)
         finally:
             self._jobs.discard(task)
 
